@@ -1,0 +1,69 @@
+"""Developer tasks: ``nox -s tests lint typecheck docs`` (CI runs these), ``nox -s bench``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = ["3.11"]
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite with coverage; pytest's "no tests ran" (exit 5) fails it."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "--cov=trio_chatsse",
+        "--cov-report=term-missing",
+        "--cov-fail-under=90",
+        *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def stress(session: nox.Session) -> None:
+    """The heavy reliability tests: 200 concurrent streams, a 50 MB line."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "stress", "--run-stress", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff (with its ASYNC rules), ruff format, and flake8-async's own checks."""
+    session.install("-e", ".[lint]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("flake8-async", *_python_files(session))
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package, the tests, the benchmarks and the doc examples."""
+    session.install("-e", ".[test,typecheck,bench]")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the Sphinx docs with warnings as errors."""
+    session.install("-e", ".[docs]")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-n", "-b", "html", "docs", "docs/_build/html"
+    )
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run the benchmark against raw httpx, httpx-sse and openai-python, side by side."""
+    session.install("-e", ".[bench]")
+    session.run("python", "benchmarks/bench.py", *session.posargs)
+
+
+def _python_files(session: nox.Session) -> list[str]:
+    from pathlib import Path
+
+    roots = ["trio_chatsse", "tests", "benchmarks", "docs/examples"]
+    return [str(p) for root in roots for p in sorted(Path(root).rglob("*.py"))]

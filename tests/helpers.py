@@ -1,0 +1,116 @@
+"""Drivers shared by the tests (h11's ``tr`` idea: every reader is fed several ways)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import httpx
+
+from trio_chatsse import (
+    ChatChunkParser,
+    ChatSSEError,
+    Event,
+    ParserState,
+    ServerSentEvent,
+    SSEDecoder,
+)
+from trio_chatsse.testing import sse_body
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+Result = tuple[list[Event], ChatSSEError | None]
+
+
+def parse_chunks(chunks: Iterable[bytes], **parser_options: object) -> Result:
+    """Run both pure layers over ``chunks`` as the trio shell does; return events and error."""
+    decoder = SSEDecoder()
+    parser = ChatChunkParser(**parser_options)  # type: ignore[arg-type]  # test-chosen options
+    events: list[Event] = []
+    done = (ParserState.COMPLETED, ParserState.FAILED)
+    for chunk in chunks:
+        for sse in decoder.feed(chunk):
+            if isinstance(sse, ServerSentEvent):
+                events += parser.feed(sse.data, sse.event)
+        if decoder.error is not None:
+            return events, decoder.error
+        if parser.state in done:
+            return events, parser.error
+    decoder.end()
+    events += parser.end()
+    return events, parser.error
+
+
+def splittings(body: bytes) -> Iterable[list[bytes]]:
+    """The same body whole, byte by byte, and in chunks of 2, 3 and 7 bytes."""
+    yield [body]
+    yield [body[i : i + 1] for i in range(len(body))]
+    for size in (2, 3, 7):
+        yield [body[i : i + size] for i in range(0, len(body), size)]
+
+
+def parse_every_way(body: bytes, **parser_options: object) -> Result:
+    """Parse ``body`` under every splitting; demand identical results; return them."""
+    results = [parse_chunks(chunks, **parser_options) for chunks in splittings(body)]
+    first_events, first_error = results[0]
+    for events, error in results[1:]:
+        assert events == first_events
+        assert describe_error(error) == describe_error(first_error)
+    return results[0]
+
+
+def parse_objects(
+    objects: Sequence[object], *, done: bool = True, **parser_options: object
+) -> Result:
+    """Parse chunks given as JSON objects (or raw data strings), one SSE event each."""
+    return parse_every_way(sse_body(objects, done=done), **parser_options)  # type: ignore[arg-type]
+
+
+def describe_error(error: BaseException | None) -> dict[str, object] | None:
+    """A JSON-able description of an error, as the fixtures' expected files hold it."""
+    if error is None:
+        return None
+    return {"error": type(error).__name__, "message": str(error)}
+
+
+def result_lines(result: Result) -> list[dict[str, object]]:
+    """Events and error of a result as the lines of an expected ``.jsonl`` fixture."""
+    events, error = result
+    lines: list[dict[str, object]] = [e.model_dump(mode="json") for e in events]
+    described = describe_error(error)
+    if described is not None:
+        lines.append(described)
+    return lines
+
+
+def read_jsonl(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def chunk(
+    delta: Mapping[str, object] | None = None, finish: str | None = None, **extra: object
+) -> dict[str, object]:
+    """A ``chat.completion.chunk`` with one choice (index 0)."""
+    choice = {"index": 0, "delta": delta if delta is not None else {}, "finish_reason": finish}
+    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [choice], **extra}
+
+
+async def byte_source(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
+    """An async byte source for ``open_event_stream``."""
+    for piece in chunks:
+        yield piece
+
+
+def pool_connections(client: httpx.AsyncClient) -> list[object]:
+    """The connections in the client's pool (httpx keeps the pool private; tests may look)."""
+    return list(client._transport._pool.connections)  # type: ignore[attr-defined]
+
+
+def busy_connections(client: httpx.AsyncClient) -> list[object]:
+    """Pool connections that are neither idle (reusable) nor closed: leaked ones."""
+    return [
+        c
+        for c in client._transport._pool.connections  # type: ignore[attr-defined]
+        if not (c.is_idle() or c.is_closed())
+    ]

@@ -1,0 +1,106 @@
+"""The models: immutable, tagged with Responses API names, round-trip through JSON."""
+
+from __future__ import annotations
+
+import pydantic
+import pytest
+
+import trio_chatsse
+from trio_chatsse import (
+    EVENT_ADAPTER,
+    ChatSSEError,
+    Completed,
+    ContextWindowExceeded,
+    FunctionCall,
+    HTTPStatusError,
+    IdleTimeoutError,
+    Message,
+    OutputItemAdded,
+    OutputItemDone,
+    OutputText,
+    OutputTextDelta,
+    ProviderError,
+    RateLimitError,
+    Reasoning,
+    ReasoningContentDelta,
+    ReasoningText,
+    Refusal,
+    RefusalDelta,
+    StreamError,
+    TokenUsage,
+)
+
+EVENTS: list[trio_chatsse.Event] = [
+    OutputItemAdded(item=Message()),
+    OutputItemAdded(item=Reasoning()),
+    OutputTextDelta(delta="hi"),
+    RefusalDelta(delta="no"),
+    ReasoningContentDelta(delta="hmm"),
+    OutputItemDone(item=Message(content=[OutputText(text="hi"), Refusal(refusal="no")])),
+    OutputItemDone(item=Reasoning(content=[ReasoningText(text="hmm")])),
+    OutputItemDone(item=FunctionCall(call_id="c", name="f", arguments="{}")),
+    Completed(
+        response_id="r",
+        token_usage=TokenUsage(input_tokens=1, total_tokens=1),
+        finish_reason="stop",
+    ),
+]
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: str(e.type))
+def test_round_trip(event: trio_chatsse.Event) -> None:
+    assert type(event).model_validate(event.model_dump()) == event
+    assert EVENT_ADAPTER.validate_json(event.model_dump_json()) == event
+
+
+def test_type_tags_follow_the_responses_api() -> None:
+    assert [e.type for e in EVENTS] == [
+        "response.output_item.added",
+        "response.output_item.added",
+        "response.output_text.delta",
+        "response.refusal.delta",
+        "response.reasoning_text.delta",
+        "response.output_item.done",
+        "response.output_item.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    assert [
+        Message().type,
+        Reasoning().type,
+        FunctionCall(call_id="", name="", arguments="").type,
+    ] == [
+        "message",
+        "reasoning",
+        "function_call",
+    ]
+
+
+def test_models_are_frozen() -> None:
+    with pytest.raises(pydantic.ValidationError):
+        OutputTextDelta(delta="a").delta = "b"  # type: ignore[misc]
+
+
+def test_base_error_is_abstract_and_every_error_derives_from_it() -> None:
+    with pytest.raises(TypeError, match="abstract"):
+        ChatSSEError("x")
+    for kind in (
+        HTTPStatusError,
+        RateLimitError,
+        ContextWindowExceeded,
+        ProviderError,
+        StreamError,
+        IdleTimeoutError,
+    ):
+        assert issubclass(kind, ChatSSEError)
+
+
+def test_error_bodies_are_quoted_bounded() -> None:
+    error = HTTPStatusError("HTTP 500", status_code=500, body="x" * 10_000)
+    assert len(error.body) < 2100
+
+
+def test_public_names_are_all_exported() -> None:
+    for name in trio_chatsse.__all__:
+        assert hasattr(trio_chatsse, name), name
+    assert not [n for n in trio_chatsse.__all__ if n.startswith("_") and n != "__version__"]

@@ -1,0 +1,490 @@
+"""Layer 2: the chat-chunk state machine. SSE ``data`` in, Responses-style events out.
+
+Rule 1: everything about how Chat Completions chunks accumulate into items lives here and
+only here. The module is pure and synchronous: no trio, no httpx, no I/O.
+
+Theory of operation
+-------------------
+Each SSE ``data`` payload is one JSON chunk (``chat.completion.chunk``), ``[DONE]``, or junk.
+Only ``choices[]`` entries with ``index`` 0 (or no index) feed the items; a chunk with
+``"choices": []`` may still carry ``usage`` (OpenAI's final chunk, Azure's filter results).
+
+* Reasoning and text fragments open their item on first sight (``OutputItemAdded``), then
+  become ``ReasoningContentDelta`` / ``OutputTextDelta`` events. The fragments are kept in
+  lists and joined once, when the item is done.
+* Tool-call fragments produce no event until the finish: they are matched to a call by
+  ``index`` (real streams send ``id`` and ``name`` only in the first fragment), else by ``id``,
+  else by arrival order (a named fragment starts a call, an unnamed one continues the last).
+* ``finish_reason`` closes the items: reasoning, then the tool calls in order of first
+  appearance, then the message. ``Completed`` waits for ``[DONE]`` (or end of input) so that
+  a ``usage`` chunk sent after the finish still reaches it.
+* An error (an ``{"error": ...}`` chunk, ``finish_reason: "error"``, a context overflow) ends
+  the stream: it is stored in :attr:`ChatChunkParser.error` after the events returned before
+  it, and every later input is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from enum import Enum
+from typing import Literal
+
+from ._errors import ChatSSEError, ContextWindowExceeded, ProviderError, RateLimitError, StreamError
+from ._models import (
+    Completed,
+    FunctionCall,
+    Message,
+    OutputItemAdded,
+    OutputItemDone,
+    OutputText,
+    OutputTextDelta,
+    Reasoning,
+    ReasoningContentDelta,
+    ReasoningText,
+    Refusal,
+    RefusalDelta,
+    TokenUsage,
+)
+
+__all__ = ["ChatChunkParser", "ParserState", "ToolCallsOnStop"]
+
+logger = logging.getLogger(__name__)
+
+ToolCallsOnStop = Literal["emit", "drop"]
+_Event = OutputItemAdded | OutputTextDelta | RefusalDelta | ReasoningContentDelta
+_AnyEvent = _Event | OutputItemDone | Completed
+
+_KNOWN_FINISHES = frozenset(
+    {"stop", "tool_calls", "function_call", "length", "content_filter", "error", "end_turn"}
+)
+_CONTEXT_MARKERS = (
+    "context_length",
+    "context length",
+    "context window",
+    "maximum context",
+    "prompt is too long",
+)
+_RATE_LIMIT_CODES = frozenset(
+    {"rate_limit_exceeded", "rate_limit_error", "429", "insufficient_quota"}
+)
+
+
+class ParserState(Enum):
+    """Where a :class:`ChatChunkParser` is."""
+
+    #: Chunks are being read.
+    STREAMING = "streaming"
+    #: A ``finish_reason`` arrived; the items are done, ``Completed`` waits for ``[DONE]``.
+    FINISHED = "finished"
+    #: ``Completed`` went out; later input is ignored.
+    COMPLETED = "completed"
+    #: The stream failed; :attr:`ChatChunkParser.error` says why; later input is ignored.
+    FAILED = "failed"
+
+
+class _ToolCall:
+    """A tool call being assembled from fragments."""
+
+    __slots__ = ("arguments", "call_id", "name")
+
+    def __init__(self) -> None:
+        self.call_id = ""
+        self.name = ""
+        self.arguments: list[str] = []
+
+    def is_complete(self) -> bool:
+        """A name, and arguments that parse as JSON."""
+        if not self.name or not self.arguments:
+            return False
+        try:
+            json.loads("".join(self.arguments))
+        except ValueError:
+            return False
+        return True
+
+
+class ChatChunkParser:
+    """Turns the ``data`` of each SSE event of a Chat Completions stream into events.
+
+    Call :meth:`feed` for each SSE event, then :meth:`end` at end of input. Read
+    :attr:`state` and :attr:`error` after each call: once the state is
+    :attr:`ParserState.COMPLETED` or :attr:`ParserState.FAILED` the stream is over.
+
+    Args:
+        tool_calls_on_stop: What to do with tool calls when the server ends with
+            ``finish_reason: "stop"``. ``"emit"`` (the default) passes complete calls on (a
+            name and arguments that parse as JSON; Gemini's OpenAI layer and older Ollama end
+            real calls this way) and drops partial ones; ``"drop"`` drops them all, as the
+            reference implementation does, logging each complete-looking one at WARNING.
+        token_limit_set: Whether the request set ``max_tokens`` / ``max_completion_tokens``.
+            Then ``finish_reason: "length"`` is a normal end; otherwise it means the context
+            window overflowed and raises :class:`~trio_chatsse.ContextWindowExceeded`.
+    """
+
+    def __init__(
+        self, *, tool_calls_on_stop: ToolCallsOnStop = "emit", token_limit_set: bool = False
+    ) -> None:
+        if tool_calls_on_stop not in ("emit", "drop"):
+            raise ValueError(
+                f"tool_calls_on_stop must be 'emit' or 'drop', not {tool_calls_on_stop!r}"
+            )
+        self.tool_calls_on_stop = tool_calls_on_stop
+        self.token_limit_set = token_limit_set
+        #: Where the parser is; see :class:`ParserState`.
+        self.state = ParserState.STREAMING
+        #: Why the stream failed, once :attr:`state` is ``FAILED``.
+        self.error: ChatSSEError | None = None
+        self._response_id = ""
+        self._usage: TokenUsage | None = None
+        self._finish_reason: str | None = None
+        self._text: list[str] | None = None
+        self._refusal: list[str] | None = None
+        self._reasoning: list[str] | None = None
+        self._calls: list[_ToolCall] = []
+        self._saw_tool_calls = False
+        self._calls_by_index: dict[int, _ToolCall] = {}
+        self._calls_by_id: dict[str, _ToolCall] = {}
+        self._out: list[_AnyEvent] = []
+
+    # -- public verbs -------------------------------------------------------------------------
+
+    def feed(self, data: str, event: str = "message") -> list[_AnyEvent]:
+        """Take the ``data`` (and ``event`` type) of one SSE event; return the events it made."""
+        if self.state is ParserState.COMPLETED or self.state is ParserState.FAILED:
+            return []
+        if data == "[DONE]":
+            return self._complete()
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            if data.strip():
+                logger.debug("skipping an SSE event whose data is not JSON (%d chars)", len(data))
+            else:
+                logger.debug("skipping an SSE event with blank data")
+            if event == "error":
+                self._fail(ProviderError(f"the server sent an error event: {data[:200]}"))
+            return []
+        if type(chunk) is not dict:
+            logger.debug("skipping an SSE event whose JSON is not an object")
+            return []
+        out = self._out = []
+        if event == "error" or chunk.get("error") is not None or chunk.get("object") == "error":
+            self._on_error(chunk)
+            return out
+        self._on_chunk(chunk)
+        return out
+
+    def end(self) -> list[_AnyEvent]:
+        """Signal end of input.
+
+        After a finish (with no ``[DONE]``) this completes the stream normally. With no
+        finish at all it sets :attr:`error` to a :class:`~trio_chatsse.StreamError`: a
+        stream cut short is never passed off as complete.
+        """
+        if self.state is ParserState.FINISHED:
+            return self._complete()
+        if self.state is ParserState.STREAMING:
+            self._fail(
+                StreamError(
+                    "the stream ended before the model finished (no finish_reason, no [DONE])"
+                )
+            )
+        return []
+
+    # -- chunks -------------------------------------------------------------------------------
+
+    def _on_chunk(self, chunk: dict[str, object]) -> None:
+        if not self._response_id:
+            response_id = chunk.get("id")
+            if type(response_id) is str:
+                self._response_id = response_id
+        choices = chunk.get("choices")
+        usage = chunk.get("usage")
+        if usage is None:
+            x_groq = chunk.get("x_groq")  # Groq sends usage under x_groq
+            if type(x_groq) is dict:
+                usage = x_groq.get("usage")
+        if type(choices) is list:
+            for choice in choices:
+                if type(choice) is dict and choice.get("index", 0) in (0, None):
+                    if usage is None:
+                        usage = choice.get("usage")  # some servers put it inside the choice
+                    self._on_choice(choice)
+        if type(usage) is dict:
+            self._on_usage(usage)
+
+    def _on_choice(self, choice: dict[str, object]) -> None:
+        if self.state is not ParserState.STREAMING:
+            # Items are done; a late fragment cannot reopen them.
+            return
+        delta = choice.get("delta")
+        if type(delta) is dict:
+            self._on_reasoning(delta)
+            content = delta.get("content")
+            if content:
+                self._on_content(content)
+            refusal = delta.get("refusal")
+            if refusal and type(refusal) is str:
+                self._on_refusal(refusal)
+            tool_calls = delta.get("tool_calls")
+            if tool_calls and type(tool_calls) is list:
+                self._saw_tool_calls = True
+                self._on_tool_calls(tool_calls)
+            elif not self._saw_tool_calls:
+                function_call = delta.get("function_call")
+                if type(function_call) is dict:
+                    # The legacy single-call form; ignored beside tool_calls (llama.cpp sends
+                    # both with the same pieces).
+                    self._on_tool_call({"index": -1, "function": function_call})
+        message = choice.get("message")
+        if type(message) is dict:
+            self._on_reasoning(message, only_reasoning=True)
+        finish_reason = choice.get("finish_reason")
+        if finish_reason is not None:
+            self._on_finish(finish_reason)
+
+    def _on_reasoning(self, holder: dict[str, object], *, only_reasoning: bool = False) -> None:
+        # One field per delta, the first that holds text: OpenRouter repeats the same text in
+        # "reasoning" and "reasoning_details", which must not be doubled.
+        text = _reasoning_text(holder.get("reasoning"))
+        if not text and not only_reasoning:
+            text = _reasoning_text(holder.get("reasoning_content"))
+            if not text:
+                details = holder.get("reasoning_details")
+                if type(details) is list:
+                    text = "".join(
+                        d["text"] for d in details if type(d) is dict and type(d.get("text")) is str
+                    )
+        if not text:
+            return
+        if self._reasoning is None:
+            self._reasoning = []
+            self._out.append(OutputItemAdded(item=Reasoning()))
+        self._reasoning.append(text)
+        self._out.append(ReasoningContentDelta(delta=text))
+
+    def _on_content(self, content: object) -> None:
+        if type(content) is str:
+            text = content
+        elif type(content) is list:
+            text = "".join(
+                p["text"] for p in content if type(p) is dict and type(p.get("text")) is str
+            )
+            if not text:
+                return
+        else:
+            return
+        if self._text is None:
+            self._text = []
+            if self._refusal is None:
+                self._out.append(OutputItemAdded(item=Message()))
+        self._text.append(text)
+        self._out.append(OutputTextDelta(delta=text))
+
+    def _on_refusal(self, refusal: str) -> None:
+        if self._refusal is None:
+            self._refusal = []
+            if self._text is None:
+                self._out.append(OutputItemAdded(item=Message()))
+        self._refusal.append(refusal)
+        self._out.append(RefusalDelta(delta=refusal))
+
+    # -- tool calls ---------------------------------------------------------------------------
+
+    def _on_tool_calls(self, fragments: list[object]) -> None:
+        for fragment in fragments:
+            if type(fragment) is dict:
+                self._on_tool_call(fragment)
+
+    def _on_tool_call(self, fragment: dict[str, object]) -> None:
+        function = fragment.get("function")
+        if type(function) is not dict:
+            function = {}
+        call_id = fragment.get("id")
+        call_id = call_id if type(call_id) is str else ""
+        name = function.get("name")
+        name = name if type(name) is str else ""
+        call = self._find_call(fragment.get("index"), call_id, name)
+        if call_id and not call.call_id:
+            call.call_id = call_id
+            self._calls_by_id[call_id] = call
+        if name and not call.name:
+            call.name = name
+        arguments = function.get("arguments")
+        if type(arguments) is str:
+            if arguments:
+                call.arguments.append(arguments)
+        elif arguments is not None:
+            # Some servers send the arguments as a JSON object rather than JSON text.
+            call.arguments.append(json.dumps(arguments))
+
+    def _find_call(self, index: object, call_id: str, name: str) -> _ToolCall:
+        if type(index) is int:
+            call = self._calls_by_index.get(index)
+            # The same index with a different id is a new call (servers that number every
+            # call 0); llama.cpp repeats the same id on every fragment, which stays one call.
+            if call is not None and not (call_id and call.call_id and call_id != call.call_id):
+                return call
+            call = self._calls_by_id.get(call_id) if call_id else None
+            if call is None:
+                call = self._new_call()
+            self._calls_by_index[index] = call
+            return call
+        if call_id:
+            call = self._calls_by_id.get(call_id)
+            return call if call is not None else self._new_call()
+        if name or not self._calls:
+            return self._new_call()
+        return self._calls[-1]
+
+    def _new_call(self) -> _ToolCall:
+        call = _ToolCall()
+        self._calls.append(call)
+        return call
+
+    def _done_calls(self, finish_reason: str) -> list[FunctionCall]:
+        complete_only = finish_reason not in ("tool_calls", "function_call")
+        done = []
+        for position, call in enumerate(self._calls):
+            if complete_only and not call.is_complete():
+                logger.debug("dropping a partial tool call at finish_reason %r", finish_reason)
+                continue
+            if complete_only and finish_reason == "stop" and self.tool_calls_on_stop == "drop":
+                logger.warning(
+                    "dropping complete-looking tool call %r at finish_reason 'stop' "
+                    "(tool_calls_on_stop='drop')",
+                    call.name,
+                )
+                continue
+            call_id = call.call_id or self._generated_call_id(position)
+            done.append(
+                FunctionCall(call_id=call_id, name=call.name, arguments="".join(call.arguments))
+            )
+        self._calls.clear()
+        return done
+
+    def _generated_call_id(self, position: int) -> str:
+        return f"call_{self._response_id}_{position}" if self._response_id else f"call_{position}"
+
+    # -- usage, finish, errors ----------------------------------------------------------------
+
+    def _on_usage(self, usage: dict[str, object]) -> None:
+        prompt_details = usage.get("prompt_tokens_details")
+        completion_details = usage.get("completion_tokens_details")
+        input_tokens = _int(usage.get("prompt_tokens", usage.get("input_tokens")))
+        output_tokens = _int(usage.get("completion_tokens", usage.get("output_tokens")))
+        cached = _int(usage.get("prompt_cache_hit_tokens"))  # DeepSeek's name
+        if type(prompt_details) is dict:
+            cached = _int(prompt_details.get("cached_tokens")) or cached
+        reasoning = 0
+        if type(completion_details) is dict:
+            reasoning = _int(completion_details.get("reasoning_tokens"))
+        total = _int(usage.get("total_tokens")) or input_tokens + output_tokens
+        self._usage = TokenUsage(
+            input_tokens=input_tokens,
+            cached_input_tokens=cached,
+            output_tokens=output_tokens,
+            reasoning_output_tokens=reasoning,
+            total_tokens=total,
+        )
+
+    def _on_finish(self, finish_reason: object) -> None:
+        reason = finish_reason if type(finish_reason) is str else ""
+        if reason == "error":
+            self._fail(ProviderError("the provider ended the stream with finish_reason 'error'"))
+            return
+        if reason == "length" and not self.token_limit_set:
+            self._fail(
+                ContextWindowExceeded(
+                    "the model stopped at finish_reason 'length' and the request set no token "
+                    "limit: the context window is full"
+                )
+            )
+            return
+        if reason not in _KNOWN_FINISHES:
+            logger.debug("treating unknown finish_reason %r as 'stop'", reason[:40])
+        self._finish(reason or "stop")
+
+    def _finish(self, reason: str) -> None:
+        out = self._out
+        if self._reasoning is not None:
+            text = "".join(self._reasoning)
+            out.append(OutputItemDone(item=Reasoning(content=[ReasoningText(text=text)])))
+        calls = self._done_calls(reason)
+        out.extend(OutputItemDone(item=call) for call in calls)
+        if self._text is not None or self._refusal is not None:
+            content: list[OutputText | Refusal] = []
+            if self._text is not None:
+                content.append(OutputText(text="".join(self._text)))
+            if self._refusal is not None:
+                content.append(Refusal(refusal="".join(self._refusal)))
+            out.append(OutputItemDone(item=Message(content=content)))
+        self._reasoning = self._text = self._refusal = None
+        self._finish_reason = "tool_calls" if calls else reason
+        self.state = ParserState.FINISHED
+
+    def _complete(self) -> list[_AnyEvent]:
+        out = self._out = []
+        if self.state is ParserState.STREAMING:
+            # [DONE] with no finish_reason: the server ended the stream on purpose.
+            self._finish("stop")
+            if self._finish_reason == "stop":
+                self._finish_reason = None
+        out.append(
+            Completed(
+                response_id=self._response_id,
+                token_usage=self._usage,
+                finish_reason=self._finish_reason,
+            )
+        )
+        self.state = ParserState.COMPLETED
+        return out
+
+    def _on_error(self, chunk: dict[str, object]) -> None:
+        error = chunk.get("error", chunk)
+        if type(error) is dict:
+            self._fail(error_from_object(error))
+        else:
+            self._fail(error_from_object({"message": str(error)}))
+
+    def _fail(self, error: ChatSSEError) -> None:
+        self.error = error
+        self.state = ParserState.FAILED
+
+
+def error_from_object(error: dict[str, object], *, status_code: int | None = None) -> ChatSSEError:
+    """Map a provider's error object (``{"message", "type", "code", ...}``) to an exception."""
+    message = error.get("message")
+    message = message if type(message) is str else json.dumps(error)[:500]
+    code = error.get("code")
+    code = code if type(code) is str or type(code) is int else None
+    error_type = error.get("type")
+    error_type = error_type if type(error_type) is str else None
+    status = error.get("status")
+    if (
+        str(code).lower() in _RATE_LIMIT_CODES
+        or (error_type or "").lower() in _RATE_LIMIT_CODES
+        or status == "RESOURCE_EXHAUSTED"  # Gemini's name for a quota error
+    ):
+        return RateLimitError(message, status_code=status_code, code=code)
+    lowered = f"{code} {error_type} {message}".lower()
+    if any(marker in lowered for marker in _CONTEXT_MARKERS):
+        return ContextWindowExceeded(message, status_code=status_code, code=code)
+    return ProviderError(message, code=code, error_type=error_type, error=error)
+
+
+def _reasoning_text(value: object) -> str:
+    """Reasoning text from a string, ``{"text": ...}`` or ``{"content": ...}``."""
+    if type(value) is str:
+        return value
+    if type(value) is dict:
+        for key in ("text", "content"):
+            text = value.get(key)
+            if type(text) is str:
+                return text
+    return ""
+
+
+def _int(value: object) -> int:
+    return value if type(value) is int else 0

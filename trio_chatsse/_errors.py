@@ -1,0 +1,175 @@
+"""The exception hierarchy (re-exported from :mod:`trio_chatsse`).
+
+Every documented error derives from :class:`ChatSSEError` and means the server, the network
+or the provider did it. Mistakes of the caller raise :class:`TypeError`, :class:`ValueError`
+or :class:`RuntimeError` instead, as in h11's split between remote and local errors.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChatSSEError",
+    "ContextWindowExceeded",
+    "EventTooLargeError",
+    "HTTPStatusError",
+    "IdleTimeoutError",
+    "ProviderError",
+    "RateLimitError",
+    "StreamError",
+]
+
+#: At most this many characters of a server's body are quoted in an error.
+BODY_QUOTE_LIMIT = 2000
+
+
+def quote_body(body: str) -> str:
+    """Return ``body`` cut to :data:`BODY_QUOTE_LIMIT` characters, marking the cut."""
+    if len(body) <= BODY_QUOTE_LIMIT:
+        return body
+    return body[:BODY_QUOTE_LIMIT] + f"... [{len(body) - BODY_QUOTE_LIMIT} more characters]"
+
+
+class ChatSSEError(Exception):
+    """Base class of every error the server, the network or the provider can cause.
+
+    It is abstract: only its subclasses are raised. Catch it to handle every documented
+    failure of a stream in one place.
+
+    Attributes:
+        message: A one-line description, safe to show to a user (it never holds an API key
+            or a header).
+    """
+
+    def __init__(self, message: str) -> None:
+        if type(self) is ChatSSEError:
+            raise TypeError("ChatSSEError is abstract; raise one of its subclasses")
+        super().__init__(message)
+        self.message = message
+
+
+class HTTPStatusError(ChatSSEError):
+    """The server answered the request with an HTTP error status (4xx or 5xx).
+
+    Raised from the ``async with open_chat_stream(...)`` line, before any event.
+
+    Attributes:
+        status_code: The HTTP status.
+        body: The start of the response body (at most 2000 characters).
+        error: The parsed ``{"error": {...}}`` object of the body, when it had one.
+        request_id: The server's ``x-request-id`` header, when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: str = "",
+        error: dict[str, object] | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = quote_body(body)
+        self.error = error
+        self.request_id = request_id
+
+
+class RateLimitError(ChatSSEError):
+    """The provider refused for a rate or quota limit (HTTP 429, or such an in-stream error).
+
+    Attributes:
+        retry_after: Seconds the server asked to wait (``Retry-After`` or ``retry-after-ms``),
+            or ``None`` when it did not say.
+        status_code: 429 when the HTTP status said so; ``None`` for an in-stream error.
+        code: The provider's error code, when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status_code: int | None = None,
+        code: str | int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status_code = status_code
+        self.code = code
+
+
+class ContextWindowExceeded(ChatSSEError):
+    """The conversation no longer fits the model's context window.
+
+    Raised for an HTTP error or in-stream error whose code or message names the context
+    length, and for ``finish_reason: "length"`` when the request set no token limit of its
+    own (with a limit, ``length`` is a normal end: see :class:`~trio_chatsse.Completed`).
+
+    Attributes:
+        status_code: The HTTP status when it came from one, else ``None``.
+        code: The provider's error code, when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+
+
+class ProviderError(ChatSSEError):
+    """The provider reported an error inside the stream (``{"error": {...}}``,
+    ``finish_reason: "error"``, or an SSE ``event: error``).
+
+    Attributes:
+        code: The provider's error code (a string or a number), when it sent one.
+        error_type: The provider's error ``type``, when it sent one.
+        error: The whole error object as sent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | int | None = None,
+        error_type: str | None = None,
+        error: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.error_type = error_type
+        self.error = error
+
+
+class StreamError(ChatSSEError):
+    """The stream broke: the transport failed, or the body ended before any finish."""
+
+
+class EventTooLargeError(StreamError):
+    """One line or event of the stream grew past the configured ``max_event_size``.
+
+    Attributes:
+        limit: The configured limit, in bytes.
+    """
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class IdleTimeoutError(ChatSSEError):
+    """No byte arrived for ``idle_timeout`` seconds.
+
+    Attributes:
+        idle_timeout: The timeout that passed, in seconds.
+    """
+
+    def __init__(self, message: str, *, idle_timeout: float) -> None:
+        super().__init__(message)
+        self.idle_timeout = idle_timeout

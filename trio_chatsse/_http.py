@@ -1,0 +1,327 @@
+"""Layer 4: the HTTP request. Build the POST, check the status, retry before the first byte."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+
+import httpx
+import trio
+
+from ._chunks import ChatChunkParser, ToolCallsOnStop, error_from_object
+from ._errors import (
+    ChatSSEError,
+    ContextWindowExceeded,
+    HTTPStatusError,
+    RateLimitError,
+    StreamError,
+)
+from ._sse import DEFAULT_MAX_EVENT_SIZE
+from ._stream import (
+    CLOSE_TIMEOUT,
+    ChatStream,
+    StreamTelemetry,
+    _run_stream,
+    check_stream_args,
+)
+
+__all__ = ["RETRY_STATUSES", "open_chat_stream"]
+
+logger = logging.getLogger(__name__)
+
+#: Statuses retried (before the first byte of the body) when ``max_retries`` allows.
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+#: Longest wait between two attempts, in seconds, whatever ``Retry-After`` says.
+MAX_RETRY_DELAY = 60.0
+_INITIAL_RETRY_DELAY = 0.5
+#: At most this many bytes of an error body are read.
+_ERROR_BODY_LIMIT = 64 * 1024
+
+
+@asynccontextmanager
+async def open_chat_stream(
+    client: httpx.AsyncClient,
+    *,
+    model: str,
+    messages: Sequence[Mapping[str, object]],
+    tools: Sequence[Mapping[str, object]] | None = None,
+    tool_choice: str | Mapping[str, object] | None = None,
+    idle_timeout: float = 300.0,
+    max_retries: int = 2,
+    tool_calls_on_stop: ToolCallsOnStop = "emit",
+    include_usage: bool = True,
+    extra_body: Mapping[str, object] | None = None,
+    headers: Mapping[str, str] | None = None,
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    telemetry: StreamTelemetry | None = None,
+    **params: object,
+) -> AsyncGenerator[ChatStream, None]:
+    """Stream one Chat Completions response as typed events.
+
+    POSTs ``chat/completions`` (relative to the client's ``base_url``) with ``stream: true``,
+    checks the HTTP status before yielding, and runs the reader task over the body. On
+    every exit of the block the reader is cancelled and awaited, the response is closed
+    (the connection goes back to the pool only if the body was read to its end) and no task
+    is left behind.
+
+    Example::
+
+        async with httpx.AsyncClient(base_url="http://127.0.0.1:8080/v1") as http:
+            async with open_chat_stream(http, model="m", messages=[...]) as stream:
+                async for event in stream:
+                    ...
+
+    Args:
+        client: The httpx client; set ``base_url`` and any ``Authorization`` header on it.
+        model: The model name.
+        messages: The conversation, as Chat Completions message objects.
+        tools: Tool (function) definitions, as Chat Completions ``tools``.
+        tool_choice: The ``tool_choice`` of the request.
+        idle_timeout: Seconds without a byte of the body before
+            :class:`~trio_chatsse.IdleTimeoutError`. httpx's own read timeout is turned off
+            for this request; its connect, write and pool timeouts still apply.
+        max_retries: Retries of connection errors and of statuses 408, 409, 429 and 5xx,
+            with exponential backoff and jitter, honouring ``Retry-After``. Only before the
+            body is handed on: never once events could have reached you.
+        tool_calls_on_stop: ``"emit"`` or ``"drop"``; see :class:`~trio_chatsse.ChatChunkParser`.
+        include_usage: Send ``stream_options.include_usage`` (turn off for servers that
+            reject ``stream_options``).
+        extra_body: More JSON fields for the request body; they win over everything else.
+        headers: More headers for this request.
+        max_event_size: The largest line or event accepted, in bytes.
+        telemetry: Called once per read of the body; see :class:`~trio_chatsse.StreamTelemetry`.
+        **params: More request fields (``temperature``, ``max_tokens``, ...). When
+            ``max_tokens`` or ``max_completion_tokens`` is set, ``finish_reason: "length"``
+            is a normal end rather than :class:`~trio_chatsse.ContextWindowExceeded`.
+
+    Yields:
+        The :class:`~trio_chatsse.ChatStream` to iterate.
+
+    Raises:
+        RateLimitError: HTTP 429, once the retries are spent (``retry_after`` says how long
+            the server asked to wait).
+        ContextWindowExceeded: An HTTP error whose body names the context length.
+        HTTPStatusError: Any other 4xx or 5xx status.
+        StreamError: The connection could not be made or broke before the body.
+        ValueError: An argument no request can run with.
+    """
+    check_stream_args(idle_timeout, max_event_size)
+    if max_retries < 0:
+        raise ValueError(f"max_retries must be 0 or more, not {max_retries!r}")
+    body = _request_body(model, messages, tools, tool_choice, include_usage, extra_body, params)
+    token_limit_set = any(
+        body.get(key) is not None for key in ("max_tokens", "max_completion_tokens")
+    )
+    parser = ChatChunkParser(tool_calls_on_stop=tool_calls_on_stop, token_limit_set=token_limit_set)
+    response = await _send_with_retries(client, body, headers, max_retries)
+    try:
+        source = await _body_source(response)
+        async with _run_stream(
+            source,
+            response=response,
+            idle_timeout=idle_timeout,
+            parser=parser,
+            max_event_size=max_event_size,
+            telemetry=telemetry,
+        ) as stream:
+            yield stream
+    finally:
+        with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
+            await response.aclose()
+
+
+def _request_body(
+    model: str,
+    messages: Sequence[Mapping[str, object]],
+    tools: Sequence[Mapping[str, object]] | None,
+    tool_choice: str | Mapping[str, object] | None,
+    include_usage: bool,
+    extra_body: Mapping[str, object] | None,
+    params: Mapping[str, object],
+) -> dict[str, object]:
+    body: dict[str, object] = {"model": model, "messages": list(messages), "stream": True}
+    if include_usage:
+        body["stream_options"] = {"include_usage": True}
+    if tools is not None:
+        body["tools"] = list(tools)
+    if tool_choice is not None:
+        body["tool_choice"] = tool_choice
+    body.update(params)
+    if extra_body:
+        body.update(extra_body)
+    return body
+
+
+async def _send_with_retries(
+    client: httpx.AsyncClient,
+    body: dict[str, object],
+    headers: Mapping[str, str] | None,
+    max_retries: int,
+) -> httpx.Response:
+    timeout = client.timeout
+    # idle_timeout governs reads of the body; httpx's read timeout would race it.
+    request_timeout = httpx.Timeout(
+        connect=timeout.connect, read=None, write=timeout.write, pool=timeout.pool
+    )
+    request_headers = {"Accept": "text/event-stream", **(headers or {})}
+    for attempt in range(max_retries + 1):
+        request = client.build_request(
+            "POST", "chat/completions", json=body, headers=request_headers, timeout=request_timeout
+        )
+        logger.debug("POST %s (attempt %d)", request.url.copy_with(query=None), attempt + 1)
+        try:
+            response = await client.send(request, stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            if attempt == max_retries:
+                raise StreamError(f"could not connect to the server: {exc!r:.300}") from exc
+            await _sleep_before_retry(attempt, None, reason=type(exc).__name__)
+            continue
+        except httpx.TransportError as exc:
+            raise StreamError(f"the request failed: {exc!r:.300}") from exc
+        if response.status_code < 400:
+            return response
+        error = await _status_error(response)
+        if response.status_code not in RETRY_STATUSES or attempt == max_retries:
+            raise error
+        retry_after = (
+            error.retry_after if isinstance(error, RateLimitError) else _retry_after(response)
+        )
+        await _sleep_before_retry(attempt, retry_after, reason=f"HTTP {response.status_code}")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _sleep_before_retry(attempt: int, retry_after: float | None, *, reason: str) -> None:
+    if retry_after is not None and 0 <= retry_after <= MAX_RETRY_DELAY:
+        delay = retry_after
+    else:
+        delay = min(_INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY)
+        delay *= 1 - 0.25 * random.random()  # jitter, as openai-python does
+    logger.debug("retrying after %s in %.2f s", reason, delay)
+    await trio.sleep(delay)
+
+
+async def _status_error(response: httpx.Response) -> ChatSSEError:
+    """Read (a bounded part of) an error response, close it, and build its exception."""
+    try:
+        raw = await _read_bounded(response.aiter_bytes(), _ERROR_BODY_LIMIT)
+    except httpx.TransportError:
+        raw = b""
+    finally:
+        with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
+            await response.aclose()
+    text = raw.decode("utf-8", "replace")
+    status = response.status_code
+    error_object = _error_object(text)
+    message = f"HTTP {status}"
+    if error_object is not None:
+        mapped = error_from_object(error_object, status_code=status)
+        message = f"HTTP {status}: {mapped.message}"
+        if isinstance(mapped, ContextWindowExceeded):
+            return mapped
+    elif text.strip() and "<html" not in text[:500].lower():
+        message = f"HTTP {status}: {text.strip()[:300]}"
+    if status == 429:
+        code = error_object.get("code") if error_object else None
+        return RateLimitError(
+            message,
+            retry_after=_retry_after(response),
+            status_code=429,
+            code=code if isinstance(code, (str, int)) else None,
+        )
+    return HTTPStatusError(
+        message,
+        status_code=status,
+        body=text,
+        error=error_object,
+        request_id=response.headers.get("x-request-id"),
+    )
+
+
+def _error_object(text: str) -> dict[str, object] | None:
+    """The error object of an error body: ``{"error": {...}}``, ``{"error": "..."}``, a list
+    holding one (Gemini), or a bare ``{"message": ...}`` / ``{"detail": ...}``."""
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(parsed, list) and parsed:
+        parsed = parsed[0]
+    if not isinstance(parsed, dict):
+        return None
+    error = parsed.get("error", parsed)
+    if isinstance(error, str):
+        return {"message": error}
+    if isinstance(error, dict):
+        if "message" not in error and isinstance(error.get("detail"), str):
+            return {**error, "message": error["detail"]}
+        return error
+    return None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    millis = response.headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+async def _read_bounded(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(parts)[:limit]
+
+
+async def _body_source(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body to decode. A server that ignored ``stream: true`` and answered with one JSON
+    completion is replayed as the equivalent one-chunk stream."""
+    content_type = response.headers.get("content-type", "")
+    if not content_type.startswith("application/json"):
+        return response.aiter_bytes()
+    raw = await _read_bounded(response.aiter_bytes(), DEFAULT_MAX_EVENT_SIZE)
+    return _replay(_completion_as_sse(raw))
+
+
+async def _replay(body: bytes) -> AsyncIterator[bytes]:
+    yield body
+
+
+def _completion_as_sse(raw: bytes) -> bytes:
+    """Turn a non-streamed ``chat.completion`` body into the SSE body of the same answer."""
+    try:
+        completion = json.loads(raw)
+    except ValueError:
+        return b""
+    if isinstance(completion, dict) and isinstance(completion.get("choices"), list):
+        choices = []
+        for choice in completion["choices"]:
+            if isinstance(choice, dict):
+                delta = choice.get("message") or {}
+                choices.append({**choice, "delta": delta, "message": None})
+        completion = {**completion, "choices": choices}
+    data = json.dumps(completion).encode()
+    return b"data: " + data + b"\n\ndata: [DONE]\n\n"
