@@ -55,6 +55,8 @@ DRAIN_TIMEOUT = 1.0
 #: The idle deadline is pushed when it is stale by this fraction of ``idle_timeout``: the
 #: timeout fires after between ``idle_timeout`` and ``idle_timeout * (1 + 1/16)`` of silence.
 _DEADLINE_SLACK = 1 / 16
+#: Reads of already-buffered data tried while unwinding a source (see ``_close_source``).
+_CLOSE_READS = 64
 
 
 class ReadOutcome(enum.Enum):
@@ -215,6 +217,10 @@ class _Reader:
         self._idle_timeout = idle_timeout
         self._telemetry = telemetry
         self._started = trio.current_time()
+        #: Set once the response is complete and the reader only reads the body to its end.
+        self.draining = False
+        #: Set when the reader has stopped and closed the source.
+        self.stopped = trio.Event()
 
     async def run(self, source: AsyncIterable[bytes]) -> None:
         chunks = aiter(source)
@@ -234,10 +240,8 @@ class _Reader:
         finally:
             self._send.close()
             stats.duration = trio.current_time() - self._started
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:
-                with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
-                    await aclose()
+            await _close_source(chunks)
+            self.stopped.set()
         if self._stream._error is not None:
             logger.debug("stream ended with %s", type(self._stream._error).__name__)
 
@@ -300,6 +304,7 @@ class _Reader:
                 f"no data from the server for {idle:g} seconds", idle_timeout=idle
             )
         if parser.state is ParserState.COMPLETED:
+            self.draining = True
             self._send.close()  # the consumer may finish while the body drains
             await _drain(chunks, min(idle, DRAIN_TIMEOUT))
             return
@@ -310,6 +315,29 @@ class _Reader:
                 await self._send.send(event)
         if parser.error is not None:
             raise parser.error
+
+
+async def _close_source(chunks: AsyncIterator[bytes]) -> None:
+    """Close a byte source that may have been left suspended, without blocking for long.
+
+    httpx's body iterators are async generators nested several deep. ``aclose()`` on the
+    outer one leaves the inner ones to the garbage collector, and trio warns about each
+    (``ResourceWarning``). Resuming the source under an already-cancelled scope makes its
+    innermost read raise ``Cancelled``, which unwinds and finishes every level.
+    """
+    with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
+        with trio.CancelScope() as unwind:
+            unwind.cancel()
+            for _ in range(_CLOSE_READS):
+                try:
+                    await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except Exception:  # the source is being thrown away
+                    break
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 async def _drain(chunks: AsyncIterator[bytes], seconds: float) -> None:
@@ -396,6 +424,10 @@ async def _run_stream(
         async with open_background_nursery() as nursery:
             nursery.start_soon(reader.run, byte_chunks)
             yield stream
+            if reader.draining:
+                # The response is complete; let the reader finish the body (bounded by
+                # DRAIN_TIMEOUT) so that httpx can reuse the connection.
+                await reader.stopped.wait()
 
 
 @asynccontextmanager
