@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
@@ -36,7 +38,15 @@ def lint(session: nox.Session) -> None:
     session.install("-e", ".[lint]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("flake8-async", *_python_files(session))
+    # ASYNC127 asks for httpx2 over httpx; the design card fixes httpx (see docs/design.rst).
+    # ASYNC124 flags async generators without an await: test byte sources must be async.
+    # ASYNC9xx are flake8-async's opt-in rules; its default set is ASYNC1xx-4xx.
+    session.run(
+        "flake8-async",
+        "--enable=ASYNC1,ASYNC2,ASYNC3,ASYNC4",
+        "--disable=ASYNC124,ASYNC127",
+        *_python_files(),
+    )
 
 
 @nox.session(python=PYTHON)
@@ -62,8 +72,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench.py", *session.posargs)
 
 
-def _python_files(session: nox.Session) -> list[str]:
-    from pathlib import Path
-
-    roots = ["trio_chatsse", "tests", "benchmarks", "docs/examples"]
-    return [str(p) for root in roots for p in sorted(Path(root).rglob("*.py"))]
+def _python_files() -> list[str]:
+    roots = ["trio_chatsse", "tests", "benchmarks", "docs"]
+    files = (p for root in roots for p in sorted(Path(root).rglob("*.py")))
+    return [str(p) for p in files if "_build" not in p.parts]

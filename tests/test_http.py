@@ -252,8 +252,7 @@ async def test_break_closes_the_connection_and_leaks_nothing(
             break
     assert busy_connections(http) == []
     with trio.fail_after(5):
-        while chat_server.open_connections:  # the server sees the close
-            await trio.lowlevel.checkpoint()
+        await chat_server.wait_connections_closed()  # the server sees the close
 
 
 async def test_in_stream_error_event(chat_server: ChatServer, http: httpx.AsyncClient) -> None:

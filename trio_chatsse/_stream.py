@@ -240,7 +240,7 @@ class _Reader:
         finally:
             self._send.close()
             stats.duration = trio.current_time() - self._started
-            await _close_source(chunks)
+            await _close_source(chunks)  # noqa: ASYNC102  # shielded, with a timeout, inside
             self.stopped.set()
         if self._stream._error is not None:
             logger.debug("stream ended with %s", type(self._stream._error).__name__)
@@ -442,7 +442,7 @@ async def open_background_nursery() -> AsyncGenerator[trio.Nursery, None]:
     async with trio.open_nursery() as nursery:
         try:
             yield nursery
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: ASYNC103  # re-raised below, after the nursery
             # Raised again below, outside the nursery, so that the caller gets their own
             # exception (or Cancelled) as itself rather than inside an ExceptionGroup.
             body_error = exc

@@ -231,6 +231,13 @@ class ChatServer:
         self._default = default
         self._api_key = api_key
         self._response_count = 0
+        self._connection_closed = trio.Event()
+
+    async def wait_connections_closed(self) -> None:
+        """Wait until no client connection is open (a leak check: a client that closed its
+        responses and its pool leaves none)."""
+        while self.open_connections:
+            await self._connection_closed.wait()
 
     def push(self, *replies: ReplySource) -> None:
         """Queue replies for the next requests."""
@@ -257,6 +264,8 @@ class ChatServer:
             return
         finally:
             self.open_connections -= 1
+            self._connection_closed.set()
+            self._connection_closed = trio.Event()
             with trio.move_on_after(1, shield=True):
                 await stream.aclose()
 
@@ -299,6 +308,16 @@ class _Exchange:
         data = self.conn.send(event)
         if data:
             await self.stream.send_all(data)
+
+    async def wait_for_disconnect(self, seconds: float) -> None:
+        """Wait ``seconds``, but raise :class:`trio.BrokenResourceError` as soon as the
+        client closes the connection (a stalled server would not notice otherwise)."""
+        with trio.move_on_after(seconds):
+            while True:
+                data = await self.stream.receive_some(65536)
+                if not data:
+                    raise trio.BrokenResourceError("the client closed the connection")
+                self.conn.receive_data(data)
 
     async def start(
         self, status: int, content_type: str, extra: Sequence[tuple[str, str]] = ()
@@ -384,13 +403,14 @@ async def _play(
 
 
 async def _stall(ex: _Exchange, reply: Reply) -> None:
-    if reply.keepalive_every is None:
-        await trio.sleep(reply.stall)
-        return
     deadline = trio.current_time() + reply.stall
     while trio.current_time() < deadline:
-        await trio.sleep(min(reply.keepalive_every, deadline - trio.current_time()))
-        await ex.send(h11.Data(data=b": keep-alive\n\n"))
+        wait = deadline - trio.current_time()
+        if reply.keepalive_every is not None:
+            wait = min(wait, reply.keepalive_every)
+        await ex.wait_for_disconnect(wait)
+        if reply.keepalive_every is not None:
+            await ex.send(h11.Data(data=b": keep-alive\n\n"))
 
 
 @asynccontextmanager
@@ -418,5 +438,5 @@ async def open_chat_server(
     bound = listeners[0].socket.getsockname()[1]
     server = ChatServer(bound, replies, default, api_key)
     async with open_background_nursery() as nursery:
-        nursery.start_soon(trio.serve_listeners, server._serve_connection, listeners)
+        await nursery.start(trio.serve_listeners, server._serve_connection, listeners)
         yield server

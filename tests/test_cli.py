@@ -1,0 +1,161 @@
+"""The ``trio-chatsse`` command, run as a subprocess against the embedded server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import trio
+
+from trio_chatsse import EVENT_ADAPTER, Completed
+from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_server
+
+TIMEOUT = 30
+KEY = "sk-cli-SECRET-abcdef123456"
+
+
+async def run_cli(
+    *args: str, env: Mapping[str, str] | None = None, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    with trio.fail_after(TIMEOUT):
+        return await trio.run_process(
+            [sys.executable, "-m", "trio_chatsse", *args],
+            stdin=stdin,
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+            env={**clean, **(env or {})},
+        )
+
+
+async def test_demo_runs_offline() -> None:
+    result = await run_cli("demo")
+    out, err = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == 0, err
+    assert "Let me look that up for you." in out
+    assert "tool call get_weather (call_demo_1)" in out
+    assert '"city": "Paris"' in out
+    assert "sunny in Paris" in out
+    assert "[reasoning] The user asks" in err
+    assert "[usage]" in err
+    assert "caught IdleTimeoutError" in err
+    assert "caught ProviderError" in err
+
+
+async def test_chat_prints_text(chat_server: ChatServer) -> None:
+    chat_server.push(Reply(text="Hello from the server.", reasoning="hmm"))
+    result = await run_cli("chat", "hi", "--base-url", chat_server.base_url, "--model", "m1")
+    assert result.returncode == 0
+    assert result.stdout.decode() == "Hello from the server.\n"
+    assert "[reasoning] hmm" in result.stderr.decode()
+    assert chat_server.requests[0]["model"] == "m1"
+
+
+async def test_chat_no_reasoning(chat_server: ChatServer) -> None:
+    chat_server.push(Reply(text="x", reasoning="hidden"))
+    result = await run_cli("chat", "hi", "--base-url", chat_server.base_url, "--no-reasoning")
+    assert "hidden" not in result.stderr.decode()
+
+
+async def test_chat_jsonl_prompt_from_stdin_and_env(chat_server: ChatServer) -> None:
+    chat_server.push(Reply(text="ok", tool_calls=[ScriptedToolCall("f", '{"a": 1}')]))
+    result = await run_cli(
+        "chat",
+        "--jsonl",
+        "--system",
+        "be brief",
+        env={"OPENAI_BASE_URL": chat_server.base_url},
+        stdin=b"from stdin",
+    )
+    assert result.returncode == 0
+    events = [EVENT_ADAPTER.validate_json(line) for line in result.stdout.decode().splitlines()]
+    assert isinstance(events[-1], Completed)
+    assert events[-1].finish_reason == "tool_calls"
+    assert chat_server.requests[0]["messages"] == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "from stdin"},
+    ]
+
+
+async def test_chat_tools_file(chat_server: ChatServer, tmp_path: Path) -> None:
+    tools = tmp_path / "tools.json"
+    tools.write_text(json.dumps([{"name": "get_weather", "parameters": {"type": "object"}}]))
+    chat_server.push(Reply(tool_calls=[ScriptedToolCall("get_weather", '{"city": "Paris"}')]))
+    result = await run_cli(
+        "chat", "weather?", "--base-url", chat_server.base_url, "--tools", str(tools)
+    )
+    assert result.returncode == 0
+    assert 'tool call get_weather (call_0):\n{\n  "city": "Paris"\n}\n' in result.stdout.decode()
+    assert chat_server.requests[0]["tools"] == [
+        {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    ]
+
+
+async def test_http_error_exits_1_with_one_line_and_no_key() -> None:
+    async with open_chat_server(api_key="the-right-key") as server:
+        result = await run_cli("chat", "hi", "--base-url", server.base_url, "--api-key", KEY, "-v")
+    err = result.stderr.decode()
+    assert result.returncode == 1
+    assert "HTTPStatusError: HTTP 401: Incorrect API key provided." in err
+    assert "Traceback" not in err
+    assert KEY not in err + result.stdout.decode()
+
+
+async def test_stream_error_exits_1(chat_server: ChatServer) -> None:
+    chat_server.push(Reply(text="partial", error={"message": "boom"}, error_after=2))
+    result = await run_cli("chat", "hi", "--base-url", chat_server.base_url)
+    assert result.returncode == 1
+    assert result.stderr.decode().strip().endswith("ProviderError: boom")
+
+
+async def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    no_url = await run_cli("chat", "hi")
+    assert no_url.returncode == 2
+    assert "OPENAI_BASE_URL" in no_url.stderr.decode()
+    assert "demo" in no_url.stderr.decode()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    bad_tools = await run_cli(
+        "chat", "hi", "--base-url", "http://127.0.0.1:9/v1", "--tools", str(bad)
+    )
+    assert bad_tools.returncode == 2
+    no_command = await run_cli()
+    assert no_command.returncode == 2
+
+
+async def test_ctrl_c_exits_130_cleanly() -> None:
+    request_arrived = trio.Event()
+
+    def stall(request: Mapping[str, object]) -> Reply:
+        request_arrived.set()
+        return Reply(text="slow answer that never ends", stall=60, stall_after=3)
+
+    async with open_chat_server(default=stall) as server:
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-m", "trio_chatsse", "chat", "hi", "--base-url", server.base_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        assert process.stderr is not None
+        with trio.fail_after(TIMEOUT):
+            await request_arrived.wait()
+            first = await process.stdout.receive_some()  # text is flowing
+            process.send_signal(signal.SIGINT)
+            code = await process.wait()
+            err = b""
+            while chunk := await process.stderr.receive_some():
+                err += chunk
+            await server.wait_connections_closed()
+        await process.stdout.aclose()
+        await process.stderr.aclose()
+    assert first.startswith(b"slow")
+    assert code == 130
+    assert b"interrupted" in err
+    assert b"Traceback" not in err

@@ -1,0 +1,368 @@
+"""The ``trio-chatsse`` command: arguments, environment, logging, output and exit codes.
+
+Nothing else in the package reads the environment, prints, or configures logging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+import httpx
+import trio
+
+from ._errors import ChatSSEError, HTTPStatusError, IdleTimeoutError, ProviderError
+from ._http import open_chat_stream
+from ._models import (
+    Completed,
+    Event,
+    FunctionCall,
+    OutputItemDone,
+    OutputTextDelta,
+    ReasoningContentDelta,
+    RefusalDelta,
+    TokenUsage,
+)
+from .testing import Reply, ScriptedToolCall, open_chat_server
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_STREAM_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A mistake in the command line; exit code 2."""
+
+
+class Printer:
+    """Writes a stream for a person (text live, reasoning dimmed on stderr) or as JSON lines."""
+
+    def __init__(self, out: TextIO, err: TextIO, *, jsonl: bool, reasoning: bool) -> None:
+        self.out, self.err = out, err
+        self.jsonl = jsonl
+        self.reasoning = reasoning
+        self._dim = err.isatty() and "NO_COLOR" not in os.environ
+        self._in_reasoning = False
+        self._at_line_start = True
+
+    def event(self, event: Event) -> None:
+        if self.jsonl:
+            self.out.write(event.model_dump_json() + "\n")
+            self.out.flush()
+            return
+        if isinstance(event, ReasoningContentDelta):
+            if self.reasoning:
+                self._reasoning(event.delta)
+        elif isinstance(event, (OutputTextDelta, RefusalDelta)):
+            self._end_reasoning()
+            self._text(event.delta)
+        elif isinstance(event, OutputItemDone) and isinstance(event.item, FunctionCall):
+            self._end_reasoning()
+            self._tool_call(event.item)
+        elif isinstance(event, Completed):
+            self._end_reasoning()
+            self._newline()
+            self._usage(event.token_usage)
+
+    def _reasoning(self, text: str) -> None:
+        if not self._in_reasoning:
+            self._in_reasoning = True
+            self.err.write("\x1b[2m" if self._dim else "[reasoning] ")
+        self.err.write(text)
+        self.err.flush()
+
+    def _end_reasoning(self) -> None:
+        if self._in_reasoning:
+            self._in_reasoning = False
+            self.err.write("\x1b[0m\n" if self._dim else "\n")
+            self.err.flush()
+
+    def _text(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+        self._at_line_start = text.endswith("\n")
+
+    def _newline(self) -> None:
+        if not self._at_line_start:
+            self.out.write("\n")
+            self.out.flush()
+            self._at_line_start = True
+
+    def _tool_call(self, call: FunctionCall) -> None:
+        self._newline()
+        try:
+            arguments = json.dumps(json.loads(call.arguments), indent=2, ensure_ascii=False)
+        except ValueError:
+            arguments = call.arguments
+        self.out.write(f"tool call {call.name} ({call.call_id}):\n{arguments}\n")
+        self.out.flush()
+
+    def _usage(self, usage: TokenUsage | None) -> None:
+        if usage is None:
+            return
+        reasoning = (
+            f" (reasoning {usage.reasoning_output_tokens})" if usage.reasoning_output_tokens else ""
+        )
+        self.err.write(
+            f"[usage] input {usage.input_tokens}, output {usage.output_tokens}{reasoning}, "
+            f"total {usage.total_tokens}\n"
+        )
+        self.err.flush()
+
+    def note(self, text: str) -> None:
+        if not self.jsonl:
+            self.err.write(text + "\n")
+            self.err.flush()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a -v given before the command must survive the subparser's own default.
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log to stderr"
+    )
+    parser = argparse.ArgumentParser(
+        prog="trio-chatsse",
+        description="Stream OpenAI-compatible Chat Completions as typed events.",
+        parents=[common],
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="stream from the embedded test server (no network, no API key)",
+    )
+    demo.add_argument("--jsonl", action="store_true", help="print one JSON event per line")
+    chat = commands.add_parser(
+        "chat", parents=[common], help="stream from any OpenAI-compatible endpoint"
+    )
+    chat.add_argument("prompt", nargs="?", help="the prompt (default: read stdin)")
+    chat.add_argument(
+        "--base-url",
+        default=os.environ.get("OPENAI_BASE_URL"),
+        help="e.g. http://127.0.0.1:8080/v1 (default: $OPENAI_BASE_URL)",
+    )
+    chat.add_argument(
+        "--api-key",
+        default=os.environ.get("OPENAI_API_KEY"),
+        help="default: $OPENAI_API_KEY (never printed)",
+    )
+    chat.add_argument(
+        "--model",
+        default=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"),
+        help="default: $OPENAI_MODEL or gpt-4o-mini",
+    )
+    chat.add_argument("--system", help="a system message")
+    chat.add_argument(
+        "--tools", type=argparse.FileType("r"), help="a JSON file of tool definitions"
+    )
+    chat.add_argument("--max-tokens", type=int, help="the request's max_tokens")
+    chat.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=300.0,
+        help="seconds without data before giving up (default 300)",
+    )
+    chat.add_argument(
+        "--max-retries", type=int, default=2, help="retries before the first byte (default 2)"
+    )
+    chat.add_argument(
+        "--reasoning",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="show reasoning on stderr",
+    )
+    chat.add_argument("--jsonl", action="store_true", help="print one JSON event per line")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "verbose", False):
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
+    printer = Printer(
+        sys.stdout, sys.stderr, jsonl=args.jsonl, reasoning=getattr(args, "reasoning", True)
+    )
+    try:
+        if args.command == "demo":
+            trio.run(run_demo, printer)
+        else:
+            request = chat_request(args, sys.stdin)
+            trio.run(run_chat, args, request, printer)
+    except UsageError as exc:
+        print(f"trio-chatsse: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ChatSSEError as exc:
+        print(f"trio-chatsse: {type(exc).__name__}: {exc.message}", file=sys.stderr)
+        return EXIT_STREAM_ERROR
+    except KeyboardInterrupt:
+        print("\ntrio-chatsse: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output went away (`... | head`): stop quietly, as the Python
+        # docs advise, pointing stdout at devnull so the interpreter's final flush is silent.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_STREAM_ERROR
+    return EXIT_OK
+
+
+def chat_request(
+    args: argparse.Namespace, stdin: TextIO
+) -> tuple[list[dict[str, object]], dict[str, object]]:
+    """The messages and the other request fields (``extra_body``) of ``chat``.
+
+    ``max_tokens`` reaches :func:`open_chat_stream` through ``extra_body``, which it also
+    reads for a token limit (so ``finish_reason: "length"`` is a normal end).
+
+    Raises:
+        UsageError: No base URL, or no prompt.
+    """
+    if not args.base_url:
+        raise UsageError(
+            "no base URL: pass --base-url or set OPENAI_BASE_URL "
+            "(or try `trio-chatsse demo`, which needs neither)"
+        )
+    prompt = args.prompt
+    if prompt is None:
+        if stdin.isatty():
+            raise UsageError("no prompt: give one as an argument or on standard input")
+        prompt = stdin.read()
+    messages: list[dict[str, object]] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": prompt})
+    extra: dict[str, object] = {}
+    if args.tools is not None:
+        extra["tools"] = load_tools(args.tools)
+    if args.max_tokens is not None:
+        extra["max_tokens"] = args.max_tokens
+    return messages, extra
+
+
+def load_tools(file: TextIO) -> list[object]:
+    """Tools from a JSON file: a list of ``tools`` entries, or of bare function definitions."""
+    try:
+        tools = json.load(file)
+    except ValueError as exc:
+        raise UsageError(f"--tools: {file.name} is not JSON: {exc}") from exc
+    finally:
+        file.close()
+    if isinstance(tools, dict):
+        tools = [tools]
+    if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
+        raise UsageError(f"--tools: {file.name} must hold a list of tool objects")
+    return [t if "function" in t else {"type": "function", "function": t} for t in tools]
+
+
+async def run_chat(
+    args: argparse.Namespace,
+    request: tuple[list[dict[str, object]], dict[str, object]],
+    printer: Printer,
+) -> None:
+    messages, extra = request
+    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+    async with httpx.AsyncClient(base_url=args.base_url, headers=headers, timeout=30) as http:
+        async with open_chat_stream(
+            http,
+            model=args.model,
+            messages=messages,
+            idle_timeout=args.idle_timeout,
+            max_retries=args.max_retries,
+            extra_body=extra,
+        ) as stream:
+            async for event in stream:
+                printer.event(event)
+
+
+DEMO_TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "The current weather in a city.",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+    }
+]
+
+
+async def run_demo(printer: Printer) -> None:
+    """Stream scripted answers from the embedded server: what the library does, and faults."""
+    replies = [
+        Reply(
+            reasoning="The user asks about the weather in Paris. I should call get_weather.",
+            text="Let me look that up for you.",
+            tool_calls=[
+                ScriptedToolCall("get_weather", '{"city": "Paris"}', call_id="call_demo_1")
+            ],
+        ),
+        Reply(text="It is 18 °C and sunny in Paris: a fine day for a walk along the Seine.\n"),
+        Reply(text="This answer will stall halfway", stall=5.0, stall_after=4),
+        Reply(
+            text="Partial answer",
+            error={"message": "The model is overloaded", "code": 529},
+            error_after=3,
+        ),
+    ]
+    async with open_chat_server(*replies) as server:
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            messages: list[dict[str, object]] = [
+                {"role": "user", "content": "What's the weather in Paris?"}
+            ]
+            printer.note(
+                f"# embedded server at {server.base_url}\n# 1. reasoning, text and a tool call"
+            )
+            async with open_chat_stream(
+                http, model="demo", messages=messages, tools=DEMO_TOOLS
+            ) as stream:
+                async for event in stream:
+                    printer.event(event)
+            call = stream.tool_calls[0]
+            messages += [
+                {"role": "assistant", "content": stream.text, "tool_calls": [_wire_call(call)]},
+                {
+                    "role": "tool",
+                    "tool_call_id": call.call_id,
+                    "content": '{"temp_c": 18, "sky": "sunny"}',
+                },
+            ]
+            printer.note("# 2. the tool result goes back; the answer streams")
+            async with open_chat_stream(http, model="demo", messages=messages) as stream:
+                async for event in stream:
+                    printer.event(event)
+            printer.note("# 3. a server that stalls mid-answer (idle_timeout=0.5 s)")
+            await _demo_fault(http, printer, idle_timeout=0.5)
+            printer.note("# 4. a provider error inside the stream")
+            await _demo_fault(http, printer, idle_timeout=10.0)
+
+
+async def _demo_fault(http: httpx.AsyncClient, printer: Printer, *, idle_timeout: float) -> None:
+    messages = [{"role": "user", "content": "Tell me something."}]
+    events = 0
+    try:
+        async with open_chat_stream(
+            http, model="demo", messages=messages, idle_timeout=idle_timeout
+        ) as stream:
+            async for event in stream:
+                events += 1
+                printer.event(event)
+    except (IdleTimeoutError, ProviderError, HTTPStatusError) as exc:
+        printer.note(f"\n  -> caught {type(exc).__name__} after {events} events: {exc.message}")
+
+
+def _wire_call(call: FunctionCall) -> dict[str, object]:
+    return {
+        "id": call.call_id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
