@@ -97,7 +97,7 @@ class Reasoning(_Model):
     id: str = ""
     """Unused by Chat Completions; kept for the Responses API shape."""
     summary: list[ReasoningText] = []
-    """Always empty: Chat Completions streams send no summaries."""
+    """Always empty, as Chat Completions streams send no summaries."""
     content: list[ReasoningText] = []
     """The reasoning text, as one joined part."""
 
@@ -114,7 +114,7 @@ class FunctionCall(_Model):
     name: str
     """The function to call."""
     arguments: str
-    """The arguments as the model wrote them: JSON text, not parsed."""
+    """The arguments as the model wrote them, as JSON text (not parsed)."""
 
 
 Item = Annotated[Message | Reasoning | FunctionCall, Field(discriminator="type")]
@@ -156,7 +156,7 @@ class ReasoningContentDelta(_Model):
     delta: str
     """The new reasoning text."""
     content_index: int = 0
-    """The index of the content part it extends (always 0: the text is one part)."""
+    """The index of the content part it extends, always 0 (the text is one part)."""
 
 
 @final
@@ -178,9 +178,10 @@ class Completed(_Model):
     token_usage: TokenUsage | None = None
     """Token counts, when the server sent a ``usage`` object."""
     finish_reason: str | None = None
-    """Why the model stopped: ``stop``, ``tool_calls``, ``length`` (the request's own token
-    limit), ``content_filter``, ... ``tool_calls`` whenever tool calls came out, even when the
-    server said ``stop``. ``None`` when the stream ended with ``[DONE]`` but no finish reason."""
+    """Why the model stopped, as the server said (``stop``, ``tool_calls``, ``length`` for the
+    request's own token limit, ``content_filter``, ...), except that it is ``tool_calls``
+    whenever tool calls came out, even when the server said ``stop``; ``None`` when the stream
+    ended with ``[DONE]`` but no finish reason."""
 
 
 Event = Annotated[

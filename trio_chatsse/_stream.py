@@ -55,8 +55,11 @@ DRAIN_TIMEOUT = 1.0
 #: The idle deadline is pushed when it is stale by this fraction of ``idle_timeout``: the
 #: timeout fires after between ``idle_timeout`` and ``idle_timeout * (1 + 1/16)`` of silence.
 _DEADLINE_SLACK = 1 / 16
-#: Reads of already-buffered data tried while unwinding a source (see ``_close_source``).
-_CLOSE_READS = 64
+#: Reads tried while unwinding a source (see ``_close_source``). Each returns data already
+#: buffered in memory until the first real socket read raises ``Cancelled``: httpcore reads
+#: 64 KiB at a time, a few thousand chunked-encoding chunks at most. The bound only guards
+#: against a caller's source that never checkpoints.
+_CLOSE_READS = 10_000
 
 
 class ReadOutcome(enum.Enum):

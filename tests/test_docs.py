@@ -1,0 +1,61 @@
+"""The documentation's examples run, and print what the docs say they print."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+EXAMPLES = ROOT / "docs" / "examples"
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"docs_example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EXPECTED = {
+    "quickstart": [
+        'Let me check.\ncall get_weather {"city": "Paris"}\n',
+        "usage: input_tokens=12",
+    ],
+    "tool_loop": ["2 + 40 = 42\n"],
+    "errors": [
+        "rate limited; retry after 20.0 s\n",
+        "I was sa ... silent for 0.2 s\n",
+        "Part ... provider error 529: overloaded\n",
+    ],
+    "own_transport": ['"delta":"Hello"', '"finish_reason":"stop"'],
+    "cancel": ["cancelled: True", "connections open: 0\n"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+async def test_example_runs(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main: Callable[[], Awaitable[None]] = load(name).main
+    await main()
+    out = capsys.readouterr().out
+    for expected in EXPECTED[name]:
+        assert expected in out
+
+
+def test_every_example_is_tested() -> None:
+    names = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("test_")}
+    assert names == set(EXPECTED)
+
+
+def test_readme_example_is_the_quickstart_file() -> None:
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    source = (EXAMPLES / "quickstart.py").read_text()
+    body = source[source.index("import httpx") :]
+    assert any(body.strip() in block for block in blocks)
