@@ -65,6 +65,7 @@ _CONTEXT_MARKERS = (
     "maximum context",
     "prompt is too long",
 )
+_REASONING_KEYS = frozenset({"reasoning", "reasoning_content", "reasoning_details"})
 _RATE_LIMIT_CODES = frozenset(
     {"rate_limit_exceeded", "rate_limit_error", "429", "insufficient_quota"}
 )
@@ -156,7 +157,7 @@ class ChatChunkParser:
         if data == "[DONE]":
             return self._complete()
         try:
-            chunk = json.loads(data)
+            chunk = _loads(data)
         except ValueError:
             if data.strip():
                 logger.debug("skipping an SSE event whose data is not JSON (%d chars)", len(data))
@@ -220,29 +221,37 @@ class ChatChunkParser:
             return
         delta = choice.get("delta")
         if type(delta) is dict:
-            self._on_reasoning(delta)
             content = delta.get("content")
-            if content:
-                self._on_content(content)
-            refusal = delta.get("refusal")
-            if refusal and type(refusal) is str:
-                self._on_refusal(refusal)
-            tool_calls = delta.get("tool_calls")
-            if tool_calls and type(tool_calls) is list:
-                self._saw_tool_calls = True
-                self._on_tool_calls(tool_calls)
-            elif not self._saw_tool_calls:
-                function_call = delta.get("function_call")
-                if type(function_call) is dict:
-                    # The legacy single-call form; ignored beside tool_calls (llama.cpp sends
-                    # both with the same pieces).
-                    self._on_tool_call({"index": -1, "function": function_call})
+            if content and len(delta) == 1:
+                self._on_content(content)  # most deltas: skip the other lookups
+            else:
+                self._on_delta(delta, content)
         message = choice.get("message")
         if type(message) is dict:
             self._on_reasoning(message, only_reasoning=True)
         finish_reason = choice.get("finish_reason")
         if finish_reason is not None:
             self._on_finish(finish_reason)
+
+    def _on_delta(self, delta: dict[str, object], content: object) -> None:
+        """A delta with more than text, in order: reasoning, text, refusal, tool calls."""
+        if not _REASONING_KEYS.isdisjoint(delta):
+            self._on_reasoning(delta)
+        if content:
+            self._on_content(content)
+        refusal = delta.get("refusal")
+        if refusal and type(refusal) is str:
+            self._on_refusal(refusal)
+        tool_calls = delta.get("tool_calls")
+        if tool_calls and type(tool_calls) is list:
+            self._saw_tool_calls = True
+            self._on_tool_calls(tool_calls)
+        elif not self._saw_tool_calls:
+            function_call = delta.get("function_call")
+            if type(function_call) is dict:
+                # The legacy single-call form; ignored beside tool_calls (llama.cpp sends
+                # both with the same pieces).
+                self._on_tool_call({"index": -1, "function": function_call})
 
     def _on_reasoning(self, holder: dict[str, object], *, only_reasoning: bool = False) -> None:
         # One field per delta, the first that holds text: OpenRouter repeats the same text in
@@ -472,6 +481,20 @@ def error_from_object(error: dict[str, object], *, status_code: int | None = Non
     if any(marker in lowered for marker in _CONTEXT_MARKERS):
         return ContextWindowExceeded(message, status_code=status_code, code=code)
     return ProviderError(message, code=code, error_type=error_type, error=error)
+
+
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _loads(data: str) -> object:
+    """``json.loads``, minus its wrapper's cost on the hot path (about 0.7 µs per chunk)."""
+    try:
+        value, end = _raw_decode(data)
+    except ValueError:
+        return json.loads(data)  # leading whitespace, or a real error with its message
+    if end != len(data):
+        return json.loads(data)  # trailing whitespace is fine, trailing junk is an error
+    return value
 
 
 def _reasoning_text(value: object) -> str:

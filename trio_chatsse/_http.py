@@ -301,6 +301,12 @@ async def _body_source(response: httpx.Response) -> AsyncIterator[bytes]:
     completion is replayed as the equivalent one-chunk stream."""
     content_type = response.headers.get("content-type", "")
     if not content_type.startswith("application/json"):
+        if "content-encoding" not in response.headers and isinstance(
+            response.stream, httpx.AsyncByteStream
+        ):
+            # Nothing to decode: read the transport's stream directly, which skips two
+            # generator levels (aiter_bytes, aiter_raw) per chunk, about 2 µs.
+            return aiter(response.stream)
         return response.aiter_bytes()
     raw = await _read_bounded(response.aiter_bytes(), DEFAULT_MAX_EVENT_SIZE)
     return _replay(_completion_as_sse(raw))

@@ -227,6 +227,8 @@ class _Reader:
 
     async def run(self, source: AsyncIterable[bytes]) -> None:
         chunks = aiter(source)
+        if self._telemetry is not None:
+            chunks = _with_telemetry(chunks, self._telemetry)
         stats = self._stream.stats
         try:
             await self._pump(chunks)
@@ -255,69 +257,88 @@ class _Reader:
         decoder, parser = self._decoder, self._parser
         send_nowait = self._send.send_nowait
         stats = self._stream.stats
-        telemetry = self._telemetry
-        done = (ParserState.COMPLETED, ParserState.FAILED)
-        with trio.move_on_after(idle + slack) as scope:
-            deadline = scope.deadline
-            while parser.state not in done:
-                before = clock() if telemetry is not None else 0.0
-                try:
-                    chunk = await anext(chunks)
-                except StopAsyncIteration:
-                    if telemetry is not None:
-                        telemetry.on_read(ReadOutcome.END, 0, clock() - before)
-                    break
-                except (httpx.TransportError, trio.BrokenResourceError, OSError):
-                    if telemetry is not None:
-                        telemetry.on_read(ReadOutcome.ERROR, 0, clock() - before)
-                    raise
-                now = clock()
-                if telemetry is not None:
-                    telemetry.on_read(ReadOutcome.DATA, len(chunk), now - before)
-                if deadline < now + idle:
-                    deadline = scope.deadline = now + idle + slack
-                if stats.reads == 0:
-                    stats.time_to_first_byte = now - self._started
-                stats.reads += 1
-                stats.bytes_read += len(chunk)
-                for sse in decoder.feed(chunk):
-                    if sse.__class__ is Comment:
-                        continue
-                    events = parser.feed(sse.data, sse.event)  # type: ignore[union-attr]
-                    if not events:
-                        continue
-                    if stats.events == 0:
-                        stats.time_to_first_event = clock() - self._started
-                    stats.events += len(events)
-                    for event in events:
-                        try:
-                            send_nowait(event)
-                        except trio.WouldBlock:
-                            # Waiting for a slow consumer is not idleness of the server.
-                            scope.deadline = math.inf
-                            await self._send.send(event)
-                            deadline = scope.deadline = clock() + idle + slack
-                if decoder.error is not None:
-                    raise decoder.error
+        # Counted in locals and stored once: attribute updates cost on every chunk.
+        reads = nbytes = events_sent = 0
+        try:
+            with trio.move_on_after(idle + slack) as scope:
+                deadline = scope.deadline
+                async for chunk in chunks:
+                    now = clock()
+                    if deadline < now + idle:
+                        deadline = scope.deadline = now + idle + slack
+                    if not reads:
+                        stats.time_to_first_byte = now - self._started
+                    reads += 1
+                    nbytes += len(chunk)
+                    for sse in decoder.feed(chunk):
+                        if sse.__class__ is Comment:
+                            continue
+                        events = parser.feed(sse.data, sse.event)  # type: ignore[union-attr]
+                        if not events:
+                            continue
+                        if not events_sent:
+                            stats.time_to_first_event = clock() - self._started
+                        events_sent += len(events)
+                        for event in events:
+                            try:
+                                send_nowait(event)
+                            except trio.WouldBlock:
+                                # Waiting for a slow consumer is not idleness of the server.
+                                scope.deadline = math.inf
+                                await self._send.send(event)
+                                deadline = scope.deadline = clock() + idle + slack
+                    if decoder.error is not None:
+                        raise decoder.error
+                    if parser.state is ParserState.COMPLETED or parser.state is ParserState.FAILED:
+                        break
+        finally:
+            stats.reads, stats.bytes_read, stats.events = reads, nbytes, events_sent
         if scope.cancelled_caught:
-            if telemetry is not None:
-                telemetry.on_read(ReadOutcome.IDLE_TIMEOUT, 0, idle)
-            logger.debug("idle timeout: no byte for %s seconds", idle)
-            raise IdleTimeoutError(
-                f"no data from the server for {idle:g} seconds", idle_timeout=idle
-            )
+            self._on_idle_timeout()
+        await self._end_of_body(chunks)
+
+    def _on_idle_timeout(self) -> None:
+        idle = self._idle_timeout
+        if self._telemetry is not None:
+            self._telemetry.on_read(ReadOutcome.IDLE_TIMEOUT, 0, idle)
+        logger.debug("idle timeout: no byte for %s seconds", idle)
+        raise IdleTimeoutError(f"no data from the server for {idle:g} seconds", idle_timeout=idle)
+
+    async def _end_of_body(self, chunks: AsyncIterator[bytes]) -> None:
+        """After the loop: drain after ``[DONE]``, or end the parser and send what it makes."""
+        parser = self._parser
         if parser.state is ParserState.COMPLETED:
             self.draining = True
             self._send.close()  # the consumer may finish while the body drains
-            await _drain(chunks, min(idle, DRAIN_TIMEOUT))
+            await _drain(chunks, min(self._idle_timeout, DRAIN_TIMEOUT))
             return
         if parser.state is ParserState.STREAMING or parser.state is ParserState.FINISHED:
-            decoder.end()
+            self._decoder.end()
             for event in parser.end():
-                stats.events += 1
+                self._stream.stats.events += 1
                 await self._send.send(event)
         if parser.error is not None:
             raise parser.error
+
+
+async def _with_telemetry(
+    chunks: AsyncIterator[bytes], telemetry: StreamTelemetry
+) -> AsyncGenerator[bytes, None]:
+    """Report each read of ``chunks`` to ``telemetry``; used only when one is given, so that
+    streams without telemetry pay nothing for it."""
+    clock = trio.current_time
+    while True:
+        before = clock()
+        try:
+            chunk = await anext(chunks)
+        except StopAsyncIteration:
+            telemetry.on_read(ReadOutcome.END, 0, clock() - before)
+            return
+        except (httpx.TransportError, trio.BrokenResourceError, OSError):
+            telemetry.on_read(ReadOutcome.ERROR, 0, clock() - before)
+            raise
+        telemetry.on_read(ReadOutcome.DATA, len(chunk), clock() - before)
+        yield chunk
 
 
 async def _close_source(chunks: AsyncIterator[bytes]) -> None:
