@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.sessions = ["tests", "stress", "lint", "typecheck", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = ["3.11"]

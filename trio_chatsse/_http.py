@@ -169,10 +169,16 @@ async def _send_with_retries(
         connect=timeout.connect, read=None, write=timeout.write, pool=timeout.pool
     )
     request_headers = {"Accept": "text/event-stream", **(headers or {})}
+    content = json.dumps(body).encode()
     for attempt in range(max_retries + 1):
         request = client.build_request(
-            "POST", "chat/completions", json=body, headers=request_headers, timeout=request_timeout
+            "POST",
+            "chat/completions",
+            content=content,
+            headers={"Content-Type": "application/json", **request_headers},
+            timeout=request_timeout,
         )
+        request.stream = _RequestBody(content)
         logger.debug("POST %s (attempt %d)", request.url.copy_with(query=None), attempt + 1)
         try:
             response = await client.send(request, stream=True)
@@ -193,6 +199,35 @@ async def _send_with_retries(
         )
         await _sleep_before_retry(attempt, retry_after, reason=f"HTTP {response.status_code}")
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _RequestBody(httpx.AsyncByteStream):
+    """The request body as one chunk, iterated without an async generator.
+
+    httpx's own body stream is an async generator; a cancellation while the request is
+    being written leaves it suspended, and trio warns about it when it is collected
+    (``ResourceWarning``). This iterator has nothing to finalize.
+    """
+
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _OneChunk(self._content)
+
+
+class _OneChunk:
+    def __init__(self, content: bytes) -> None:
+        self._content: bytes | None = content
+
+    def __aiter__(self) -> _OneChunk:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._content is None:
+            raise StopAsyncIteration
+        content, self._content = self._content, None
+        return content
 
 
 async def _sleep_before_retry(attempt: int, retry_after: float | None, *, reason: str) -> None:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import enum
 import logging
 import math
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, final
 
@@ -234,7 +234,7 @@ class _Reader:
             await self._pump(chunks)
         except ChatSSEError as exc:
             self._stream._error = exc
-        except (httpx.TransportError, trio.BrokenResourceError, OSError) as exc:
+        except _TRANSPORT_ERRORS as exc:
             error = StreamError(f"the connection broke while reading the stream: {exc!r:.300}")
             error.__cause__ = exc
             self._stream._error = error
@@ -260,7 +260,7 @@ class _Reader:
         # Counted in locals and stored once: attribute updates cost on every chunk.
         reads = nbytes = events_sent = 0
         try:
-            with trio.move_on_after(idle + slack) as scope:
+            with trio.move_on_after(idle + slack) as scope, _completing_on_break(parser):
                 deadline = scope.deadline
                 async for chunk in chunks:
                     now = clock()
@@ -321,6 +321,24 @@ class _Reader:
             raise parser.error
 
 
+_TRANSPORT_ERRORS = (httpx.TransportError, trio.BrokenResourceError, OSError)
+
+
+@contextmanager
+def _completing_on_break(parser: ChatChunkParser) -> Iterator[None]:
+    """Let a connection that breaks after the finish end the stream normally.
+
+    Every item is done by then and end of input after a finish completes the stream; only
+    a usage chunk or ``[DONE]`` can have been lost, which is no reason to fail the answer.
+    """
+    try:
+        yield
+    except _TRANSPORT_ERRORS as exc:
+        if parser.state is not ParserState.FINISHED:
+            raise
+        logger.debug("the connection broke after the finish (%s); completing", type(exc).__name__)
+
+
 async def _with_telemetry(
     chunks: AsyncIterator[bytes], telemetry: StreamTelemetry
 ) -> AsyncGenerator[bytes, None]:
@@ -334,7 +352,7 @@ async def _with_telemetry(
         except StopAsyncIteration:
             telemetry.on_read(ReadOutcome.END, 0, clock() - before)
             return
-        except (httpx.TransportError, trio.BrokenResourceError, OSError):
+        except _TRANSPORT_ERRORS:
             telemetry.on_read(ReadOutcome.ERROR, 0, clock() - before)
             raise
         telemetry.on_read(ReadOutcome.DATA, len(chunk), clock() - before)

@@ -75,7 +75,8 @@ class Reply:
     fragment_size: int = 4
     """Characters per text, reasoning or argument fragment."""
     status: int = 200
-    """The HTTP status. An error status sends :attr:`error` as ``{"error": {...}}``."""
+    """The HTTP status. An error status sends :attr:`error` as ``{"error": {...}}`` (or
+    :attr:`raw_body`, when given)."""
     error: Mapping[str, object] | None = None
     """With an error status, the error object of the body; in a 200 stream, an
     ``{"error": ...}`` event sent after :attr:`error_after` events."""
@@ -99,6 +100,9 @@ class Reply:
     """Leave out ``data: [DONE]``."""
     crlf: bool = False
     """End lines with CRLF instead of LF."""
+    write_size: int | None = None
+    """Write the whole body in pieces of this many bytes, across event boundaries (not
+    combined with the stall and disconnect faults)."""
     raw_body: bytes | None = None
     """Send exactly these bytes as the body (with :attr:`content_type`) instead."""
     content_type: str = "text/event-stream"
@@ -358,17 +362,17 @@ async def _play(
 ) -> bool:
     """Send one reply, faults included. Returns whether the connection may be reused."""
     extra = [] if reply.retry_after is None else [("retry-after", f"{reply.retry_after:g}")]
-    if reply.status >= 400:
-        error = dict(
-            reply.error or {"message": f"scripted HTTP {reply.status}", "type": "server_error"}
-        )
-        await ex.send_json(reply.status, {"error": error}, extra)
-        return True
     if reply.raw_body is not None:
         await ex.start(reply.status, reply.content_type, extra)
         if reply.raw_body:
             await ex.send(h11.Data(data=reply.raw_body))
         await ex.send(h11.EndOfMessage())
+        return True
+    if reply.status >= 400:
+        error = dict(
+            reply.error or {"message": f"scripted HTTP {reply.status}", "type": "server_error"}
+        )
+        await ex.send_json(reply.status, {"error": error}, extra)
         return True
     if not request.get("stream"):
         await ex.send_json(200, reply.completion(response_id), extra)
@@ -384,6 +388,12 @@ async def _play(
     if reply.crlf:
         events = [e.replace(b"\n", b"\r\n") for e in events]
     await ex.start(200, reply.content_type, extra)
+    if reply.write_size is not None:
+        body = b"".join(events)
+        for start in range(0, len(body), reply.write_size):
+            await ex.send(h11.Data(data=body[start : start + reply.write_size]))
+        await ex.send(h11.EndOfMessage())
+        return True
     for position, event in enumerate(events):
         if reply.stall and position == reply.stall_after:
             await _stall(ex, reply)
