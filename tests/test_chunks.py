@@ -390,6 +390,13 @@ class TestFinish:
         assert sum(isinstance(e, Completed) for e in events) == 1
         assert isinstance(events[-1], Completed)
 
+    def test_done_with_stray_whitespace(self) -> None:
+        events, error = parse_every_way(
+            sse_body([chunk({"content": "a"}, finish="stop"), "[DONE] "], done=False)
+        )
+        assert error is None
+        assert isinstance(events[-1], Completed)
+
     def test_usage_after_finish_reaches_completed(self) -> None:
         usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
         events, _ = parse_objects(

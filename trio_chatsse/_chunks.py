@@ -159,6 +159,8 @@ class ChatChunkParser:
         try:
             chunk = _loads(data)
         except ValueError:
+            if data.strip() == "[DONE]":
+                return self._complete()  # "[DONE]" with stray whitespace
             if data.strip():
                 logger.debug("skipping an SSE event whose data is not JSON (%d chars)", len(data))
             else:

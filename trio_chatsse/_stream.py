@@ -1,5 +1,8 @@
 """Layer 3: the trio shell, the only module that runs the pure layers under trio.
 
+It also owns the exception translation of the body read (transport errors become
+:class:`~trio_chatsse.StreamError`).
+
 One nursery, one reader task. The reader awaits each next chunk of the body under a single
 ``trio.move_on_after(idle_timeout)`` scope whose deadline moves with activity, feeds the SSE
 decoder and the chunk parser, and sends the events into ``trio.open_memory_channel(1600)``.
