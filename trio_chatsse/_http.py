@@ -343,7 +343,10 @@ async def _body_source(response: httpx.Response) -> AsyncIterator[bytes]:
             # generator levels (aiter_bytes, aiter_raw) per chunk, about 2 µs.
             return aiter(response.stream)
         return response.aiter_bytes()
-    raw = await _read_bounded(response.aiter_bytes(), DEFAULT_MAX_EVENT_SIZE)
+    try:
+        raw = await _read_bounded(response.aiter_bytes(), DEFAULT_MAX_EVENT_SIZE)
+    except httpx.TransportError as exc:
+        raise StreamError(f"the connection broke while reading the answer: {exc!r:.300}") from exc
     return _replay(_completion_as_sse(raw))
 
 
