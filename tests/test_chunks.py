@@ -436,6 +436,19 @@ class TestErrors:
         assert events[-1] == OutputTextDelta(delta="Hi")
         assert type(raised) is kind
 
+    def test_text_in_the_error_chunk_comes_out_first(self) -> None:
+        events, raised = parse_objects(
+            [
+                chunk({"content": "Par"}),
+                chunk(
+                    {"content": "tial"}, finish="error", error={"message": "upstream", "code": 502}
+                ),
+            ]
+        )
+        assert [e.delta for e in events if isinstance(e, OutputTextDelta)] == ["Par", "tial"]
+        assert isinstance(raised, ProviderError)
+        assert raised.message == "upstream"
+
     def test_error_as_a_string(self) -> None:
         _, raised = parse_objects([{"error": "overloaded"}])
         assert isinstance(raised, ProviderError)

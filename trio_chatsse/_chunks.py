@@ -453,6 +453,14 @@ class ChatChunkParser:
         return out
 
     def _on_error(self, chunk: dict[str, object]) -> None:
+        # Text sent in the same chunk as the error (OpenRouter does) still comes out first.
+        choices = chunk.get("choices")
+        if type(choices) is list and self.state is ParserState.STREAMING:
+            for choice in choices:
+                if type(choice) is dict and choice.get("index", 0) in (0, None):
+                    delta = choice.get("delta")
+                    if type(delta) is dict:
+                        self._on_delta(delta, delta.get("content"))
         error = chunk.get("error", chunk)
         if type(error) is dict:
             self._fail(error_from_object(error))
