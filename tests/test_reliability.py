@@ -306,6 +306,39 @@ async def test_empty_200(
     await no_leak(http, chat_server)
 
 
+async def test_200_html_page_is_a_stream_error_at_once(
+    chat_server: ChatServer, http: httpx.AsyncClient, tasks: TaskTracker
+) -> None:
+    chat_server.push(
+        Reply(raw_body=b"<!doctype html><title>Sign in</title>", content_type="text/html")
+    )
+    _, error = await collect(http, StreamError)
+    assert error is not None
+    assert "text/html" in str(error)
+    assert "base_url" in str(error)
+    assert tasks.spawned == 0  # raised from the async with line
+    await no_leak(http, chat_server)
+
+
+async def test_silent_non_stream_body_times_out_before_the_block(
+    chat_server: ChatServer, http: httpx.AsyncClient, tasks: TaskTracker
+) -> None:
+    chat_server.push(Reply(text=TEXT, content_type="text/plain", stall=30))
+    await collect(http, IdleTimeoutError, idle_timeout=0.2)
+    assert tasks.spawned == 0
+    await no_leak(http, chat_server)
+
+
+async def test_event_stream_labelled_as_json_is_read_as_a_stream(
+    chat_server: ChatServer, http: httpx.AsyncClient
+) -> None:
+    body = sse_body(Reply(text=TEXT).chunks())
+    chat_server.push(Reply(raw_body=body, content_type="application/json"))
+    events, _ = await collect(http)
+    assert text_of(events) == TEXT
+    assert isinstance(events[-1], Completed)
+
+
 async def test_200_text_plain_garbage(chat_server: ChatServer, http: httpx.AsyncClient) -> None:
     chat_server.push(
         Reply(raw_body=b"\x00\xff garbage \r\n\r\n more: garbage\n\n", content_type="text/plain")

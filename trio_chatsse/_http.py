@@ -18,6 +18,7 @@ from ._errors import (
     ChatSSEError,
     ContextWindowExceeded,
     HTTPStatusError,
+    IdleTimeoutError,
     RateLimitError,
     StreamError,
 )
@@ -107,7 +108,10 @@ async def open_chat_stream(
             the server asked to wait).
         ContextWindowExceeded: An HTTP error whose body names the context length.
         HTTPStatusError: Any other 4xx or 5xx status.
-        StreamError: The connection could not be made or broke before the body.
+        StreamError: The connection could not be made or broke before the body, or the
+            server answered 200 with an HTML page instead of an event stream.
+        IdleTimeoutError: A body that is not labelled as an event stream sent nothing for
+            ``idle_timeout`` seconds (its start is checked before the block begins).
         ValueError: An argument no request can run with.
     """
     check_stream_args(idle_timeout, max_event_size)
@@ -120,7 +124,7 @@ async def open_chat_stream(
     parser = ChatChunkParser(tool_calls_on_stop=tool_calls_on_stop, token_limit_set=token_limit_set)
     response = await _send_with_retries(client, body, headers, max_retries)
     try:
-        source = await _body_source(response)
+        source = await _body_source(response, idle_timeout)
         async with _run_stream(
             source,
             response=response,
@@ -331,23 +335,62 @@ async def _read_bounded(chunks: AsyncIterator[bytes], limit: int) -> bytes:
     return b"".join(parts)[:limit]
 
 
-async def _body_source(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The body to decode. A server that ignored ``stream: true`` and answered with one JSON
-    completion is replayed as the equivalent one-chunk stream."""
-    content_type = response.headers.get("content-type", "")
-    if not content_type.startswith("application/json"):
-        if "content-encoding" not in response.headers and isinstance(
-            response.stream, httpx.AsyncByteStream
-        ):
-            # Nothing to decode: read the transport's stream directly, which skips two
-            # generator levels (aiter_bytes, aiter_raw) per chunk, about 2 µs.
-            return aiter(response.stream)
-        return response.aiter_bytes()
-    try:
-        raw = await _read_bounded(response.aiter_bytes(), DEFAULT_MAX_EVENT_SIZE)
-    except httpx.TransportError as exc:
-        raise StreamError(f"the connection broke while reading the answer: {exc!r:.300}") from exc
-    return _replay(_completion_as_sse(raw))
+async def _body_source(response: httpx.Response, idle_timeout: float) -> AsyncIterator[bytes]:
+    """The body to decode, checked against what its ``Content-Type`` claims.
+
+    An event stream is used as it is. Anything else is looked at first: one JSON completion
+    (a server that ignored ``stream: true``) is replayed as the equivalent stream; an HTML
+    page (a wrong ``base_url``, a proxy's login page) is a :class:`StreamError` right away;
+    an event stream under another label (some servers say ``application/json``) is read as
+    the stream it is.
+    """
+    chunks = _body_chunks(response)
+    content_type = response.headers.get("content-type", "").lower()
+    if content_type.startswith("text/event-stream"):
+        return chunks
+    first = b""
+    with trio.move_on_after(idle_timeout) as scope:
+        try:
+            async for first in chunks:
+                if first.strip():
+                    break
+        except httpx.TransportError as exc:
+            raise StreamError(f"the connection broke before the answer: {exc!r:.300}") from exc
+    if scope.cancelled_caught:
+        raise IdleTimeoutError(
+            f"no data from the server for {idle_timeout:g} seconds", idle_timeout=idle_timeout
+        )
+    head = first.lstrip()[:1]
+    if head in (b"{", b"[") and content_type.startswith("application/json"):
+        try:
+            rest = await _read_bounded(chunks, DEFAULT_MAX_EVENT_SIZE)
+        except httpx.TransportError as exc:
+            raise StreamError(
+                f"the connection broke while reading the answer: {exc!r:.300}"
+            ) from exc
+        return _replay(_completion_as_sse(first + rest))
+    if head == b"<":
+        raise StreamError(
+            f"the server answered with {content_type or 'no content type'}, not an event "
+            f"stream (is base_url right?): {first[:200].decode('utf-8', 'replace')!r}"
+        )
+    return _prepend(first, chunks)
+
+
+def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    if "content-encoding" not in response.headers and isinstance(
+        response.stream, httpx.AsyncByteStream
+    ):
+        # Nothing to decode: read the transport's stream directly, which skips two
+        # generator levels (aiter_bytes, aiter_raw) per chunk, about 2 µs.
+        return aiter(response.stream)
+    return response.aiter_bytes()
+
+
+async def _prepend(first: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in chunks:
+        yield chunk
 
 
 async def _replay(body: bytes) -> AsyncIterator[bytes]:
