@@ -160,7 +160,7 @@ class Accumulator:
         usage = obj.get("usage")
         if isinstance(usage, dict):
             self.total = usage["total_tokens"]
-        for choice in obj.get("choices") or []:  # type: ignore[attr-defined]
+        for choice in obj.get("choices") or []:  # type: ignore[attr-defined]  # raw JSON
             delta = choice.get("delta") or {}
             if delta.get("content"):
                 self.text.append(delta["content"])
@@ -235,7 +235,7 @@ async def httpx_sse(c: Clients, scenario: str, n: int) -> Result:
 async def openai_raw(c: Clients, scenario: str, n: int) -> Result:
     client = c.openai
     body = request_body(scenario, n)
-    stream = await client.chat.completions.create(  # type: ignore[attr-defined]
+    stream = await client.chat.completions.create(  # type: ignore[attr-defined]  # optional import
         model=body["model"],
         messages=body["messages"],
         stream=True,
@@ -273,7 +273,7 @@ async def openai_helper(c: Clients, scenario: str, n: int) -> Result:
     client = c.openai
     body = request_body(scenario, n)
     reasoning: list[str] = []
-    async with client.chat.completions.stream(  # type: ignore[attr-defined]
+    async with client.chat.completions.stream(  # type: ignore[attr-defined]  # optional import
         model=body["model"], messages=body["messages"], stream_options={"include_usage": True}
     ) as stream:
         async for event in stream:

@@ -26,7 +26,7 @@ Result = tuple[list[Event], ChatSSEError | None]
 def parse_chunks(chunks: Iterable[bytes], **parser_options: object) -> Result:
     """Run both pure layers over ``chunks`` as the trio shell does; return events and error."""
     decoder = SSEDecoder()
-    parser = ChatChunkParser(**parser_options)  # type: ignore[arg-type]  # test-chosen options
+    parser = ChatChunkParser(**parser_options)  # type: ignore[arg-type]  # options typed loosely for tests  # test-chosen options
     events: list[Event] = []
     done = (ParserState.COMPLETED, ParserState.FAILED)
     for chunk in chunks:
@@ -64,7 +64,7 @@ def parse_objects(
     objects: Sequence[object], *, done: bool = True, **parser_options: object
 ) -> Result:
     """Parse chunks given as JSON objects (or raw data strings), one SSE event each."""
-    return parse_every_way(sse_body(objects, done=done), **parser_options)  # type: ignore[arg-type]
+    return parse_every_way(sse_body(objects, done=done), **parser_options)  # type: ignore[arg-type]  # options typed loosely for tests
 
 
 def describe_error(error: BaseException | None) -> dict[str, object] | None:
@@ -104,13 +104,13 @@ async def byte_source(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
 
 def pool_connections(client: httpx.AsyncClient) -> list[object]:
     """The connections in the client's pool (httpx keeps the pool private; tests may look)."""
-    return list(client._transport._pool.connections)  # type: ignore[attr-defined]
+    return list(client._transport._pool.connections)  # type: ignore[attr-defined]  # private pool
 
 
 def busy_connections(client: httpx.AsyncClient) -> list[object]:
     """Pool connections that are neither idle (reusable) nor closed: leaked ones."""
     return [
         c
-        for c in client._transport._pool.connections  # type: ignore[attr-defined]
+        for c in client._transport._pool.connections  # type: ignore[attr-defined]  # private pool
         if not (c.is_idle() or c.is_closed())
     ]

@@ -325,7 +325,7 @@ class TestToolCalls:
 
     def test_bad_option_is_a_value_error(self) -> None:
         with pytest.raises(ValueError, match="tool_calls_on_stop"):
-            ChatChunkParser(tool_calls_on_stop="keep")  # type: ignore[arg-type]
+            ChatChunkParser(tool_calls_on_stop="keep")  # type: ignore[arg-type]  # the point
 
 
 class TestFinish:
@@ -407,7 +407,7 @@ class TestFinish:
 
     def test_usage_inside_the_choice(self) -> None:
         finish = chunk(finish="stop")
-        finish["choices"][0]["usage"] = {"prompt_tokens": 1, "completion_tokens": 1}  # type: ignore[index]
+        finish["choices"][0]["usage"] = {"prompt_tokens": 1, "completion_tokens": 1}  # type: ignore[index]  # JSON-shaped dict
         events, _ = parse_objects([finish])
         assert isinstance(events[-1], Completed)
         assert events[-1].token_usage == TokenUsage(input_tokens=1, output_tokens=1, total_tokens=2)

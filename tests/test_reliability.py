@@ -55,11 +55,11 @@ async def collect(
     events: list[Event] = []
     with trio.fail_after(20):
         if error is None:
-            async with open_chat_stream(http, model="m", messages=MESSAGES, **options) as stream:  # type: ignore[arg-type]
+            async with open_chat_stream(http, model="m", messages=MESSAGES, **options) as stream:  # type: ignore[arg-type]  # test options
                 events += [e async for e in stream]
             return events, None
         with pytest.raises(error) as info:
-            async with open_chat_stream(http, model="m", messages=MESSAGES, **options) as stream:  # type: ignore[arg-type]
+            async with open_chat_stream(http, model="m", messages=MESSAGES, **options) as stream:  # type: ignore[arg-type]  # test options
                 async for event in stream:
                     events.append(event)
         return events, info.value
@@ -615,7 +615,7 @@ async def test_split_invariance_through_the_shell(name: str, sizes: list[int]) -
 
     events: list[Event] = []
     error: BaseException | None = None
-    async with open_event_stream(source(), **options) as stream:  # type: ignore[arg-type]
+    async with open_event_stream(source(), **options) as stream:  # type: ignore[arg-type]  # test options
         try:
             async for event in stream:
                 events.append(event)

@@ -274,9 +274,9 @@ class _Reader:
                     reads += 1
                     nbytes += len(chunk)
                     for sse in decoder.feed(chunk):
-                        if sse.__class__ is Comment:
+                        if isinstance(sse, Comment):
                             continue
-                        events = parser.feed(sse.data, sse.event)  # type: ignore[union-attr]
+                        events = parser.feed(sse.data, sse.event)
                         if not events:
                             continue
                         if not events_sent:
