@@ -504,7 +504,7 @@ def main() -> None:
                 ("text", 20_000, 5, True),
                 ("text", 100_000, 3, False),
             ]
-            plan += [(s, 20_000, 3, True) for s in SCENARIOS if s != "text"]
+            plan += [(s, 10_000, 3, True) for s in SCENARIOS if s != "text"]
         if args.only:
             scenario, n, rounds = args.only.split(":")
             plan = [(scenario, int(n), int(rounds), True)]
