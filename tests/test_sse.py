@@ -82,6 +82,13 @@ class TestFields:
         assert isinstance(event, ServerSentEvent)
         assert event.id == ""
 
+    def test_retry_belongs_to_one_event_only(self) -> None:
+        decoder = SSEDecoder()
+        decoder.feed(b"data: warm-up\n\n")  # past the start of the stream
+        assert decoder.feed(b"retry: 3000\n") == []
+        assert decoder.feed(b"data: a\n\n") == [ServerSentEvent(data="a", retry=3000)]
+        assert decoder.feed(b"data: b\n\n") == [ServerSentEvent(data="b")]
+
     def test_non_integer_retry_is_ignored(self) -> None:
         (event,) = decode(b"retry: 1.5\ndata: x\n\n")
         assert isinstance(event, ServerSentEvent)

@@ -88,15 +88,12 @@ class SSEDecoder:
             and chunk.endswith(b"\n\n")
             and chunk.startswith(b"data:")
             and not (self._pending or self._data or self._event or self._skip_lf or self._at_start)
+            and self._retry is None
             and b"\r" not in chunk
             and len(chunk) <= self.max_event_size
         ):
             data = chunk[6:-2] if chunk[5] == 0x20 else chunk[5:-2]
-            return [
-                ServerSentEvent(
-                    "message", data.decode("utf-8", "replace"), self._last_id, self._retry
-                )
-            ]
+            return [ServerSentEvent("message", data.decode("utf-8", "replace"), self._last_id)]
         if self._skip_lf:
             self._skip_lf = False
             if chunk[0] == 0x0A:
