@@ -446,24 +446,27 @@ def report(
 
 
 def summary(results: dict[str, dict[str, Samples]]) -> dict[str, object]:
-    def med(key: str, name: str) -> float:
-        return statistics.median(results[key][name].ratio) if key in results else float("nan")
-
-    def cpu(key: str, name: str) -> float:
-        return statistics.median(results[key][name].cpu) if key in results else float("nan")
-
+    """The ratios the targets are about, for those cases this run measured."""
     ours = "trio_chatsse"
-    out: dict[str, object] = {"trio_chatsse_x_floor_text_20k": round(med("text:20000", ours), 2)}
-    if "openai create(stream=True)" in results.get("text:20000", {}):
-        out["openai_raw_over_ours_text_20k"] = round(
-            cpu("text:20000", "openai create(stream=True)") / cpu("text:20000", ours), 2
-        )
-        out["openai_helper_over_ours_text_20k"] = round(
-            cpu("text:20000", "openai .stream() helper") / cpu("text:20000", ours), 2
-        )
-    if "text:100000" in results:
+    out: dict[str, object] = {}
+    for key, samples in results.items():
+        scenario, n = key.split(":")
+        tag = f"{scenario}_{int(n) // 1000}k"
+        cpu = {name: statistics.median(s.cpu) for name, s in samples.items()}
+        out[f"trio_chatsse_x_floor_{tag}"] = round(statistics.median(samples[ours].ratio), 2)
+        for name, short in (
+            ("openai create(stream=True)", "raw"),
+            ("openai .stream() helper", "helper"),
+        ):
+            if name in cpu:
+                out[f"openai_{short}_over_ours_{tag}"] = round(cpu[name] / cpu[ours], 2)
+    if "text:20000" in results and "text:100000" in results:
+        per_chunk = {
+            key: statistics.median(results[key][ours].cpu) / int(key.split(":")[1])
+            for key in ("text:20000", "text:100000")
+        }
         out["ours_us_per_chunk_100k_over_20k"] = round(
-            (cpu("text:100000", ours) / 100_000) / (cpu("text:20000", ours) / 20_000), 2
+            per_chunk["text:100000"] / per_chunk["text:20000"], 2
         )
     return out
 
