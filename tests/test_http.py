@@ -149,6 +149,16 @@ async def test_status_errors_raise_from_the_async_with_line(
     assert busy_connections(http) == []
 
 
+async def test_404_names_the_path_and_hints_at_base_url(chat_server: ChatServer) -> None:
+    async with httpx.AsyncClient(base_url=chat_server.base_url.removesuffix("/v1")) as http:
+        with pytest.raises(HTTPStatusError) as info:
+            async with open_chat_stream(http, model="m", messages=MESSAGES):
+                pass  # pragma: no cover
+    assert info.value.status_code == 404
+    assert "/chat/completions" in info.value.message
+    assert "base_url" in info.value.message
+
+
 async def test_html_error_page(chat_server: ChatServer, http: httpx.AsyncClient) -> None:
     chat_server.push(
         Reply(

@@ -272,6 +272,9 @@ async def _status_error(response: httpx.Response) -> ChatSSEError:
             status_code=429,
             code=code if isinstance(code, (str, int)) else None,
         )
+    if status == 404:
+        # The usual cause: a base_url without its /v1. The path only: a query may hold a key.
+        message += f" for {response.request.url.path} (is base_url right? it usually ends in /v1)"
     return HTTPStatusError(
         message,
         status_code=status,
