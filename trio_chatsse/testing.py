@@ -21,7 +21,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import final
 
 import h11
@@ -306,7 +306,6 @@ class ChatServer:
 class _Exchange:
     stream: trio.SocketStream
     conn: h11.Connection
-    headers: list[tuple[str, str]] = field(default_factory=list)
 
     async def send(self, event: h11.Event) -> None:
         data = self.conn.send(event)
