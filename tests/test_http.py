@@ -340,6 +340,31 @@ def mock_client(
     return client, times
 
 
+async def test_a_connection_dropped_before_the_response_is_retried(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    calls = 0
+    body = sse_body([chunk({"content": "ok"}, finish="stop")])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handler), base_url="http://test/v1"
+    ) as client:
+        async with open_chat_stream(client, model="m", messages=MESSAGES, max_retries=1) as stream:
+            await stream.final()
+        assert stream.text == "ok"
+        with pytest.raises(StreamError, match="could not reach"):
+            calls = 0
+            async with open_chat_stream(client, model="m", messages=MESSAGES, max_retries=0):
+                pass  # pragma: no cover
+
+
 async def test_retry_after_header_is_honoured(autojump_clock: trio.testing.MockClock) -> None:
     client, times = mock_client([(429, {"retry-after": "12"}), (503, {"retry-after-ms": "1500"})])
     async with (

@@ -86,7 +86,8 @@ async def open_chat_stream(
         idle_timeout: Seconds without a byte of the body before
             :class:`~trio_chatsse.IdleTimeoutError`. httpx's own read timeout is turned off
             for this request; its connect, write and pool timeouts still apply.
-        max_retries: Retries of connection errors and of statuses 408, 409, 429 and 5xx,
+        max_retries: Retries of transport errors before a response (a refused connection, a
+            pooled connection the server had closed) and of statuses 408, 409, 429 and 5xx,
             with exponential backoff and jitter, honouring ``Retry-After``. Only before the
             body is handed on: never once events could have reached you.
         tool_calls_on_stop: ``"emit"`` or ``"drop"``; see :class:`~trio_chatsse.ChatChunkParser`.
@@ -186,13 +187,15 @@ async def _send_with_retries(
         logger.debug("POST %s (attempt %d)", request.url.copy_with(query=None), attempt + 1)
         try:
             response = await client.send(request, stream=True)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        except httpx.TransportError as exc:
+            # Nothing reached the caller yet, so any transport failure is safe to retry: a
+            # refused connection, or a pooled connection the server had already closed
+            # ("Server disconnected without sending a response"), as openai-python does.
             if attempt == max_retries:
-                raise StreamError(f"could not connect to the server: {exc!r:.300}") from exc
+                what = "connect to" if isinstance(exc, httpx.ConnectError) else "reach"
+                raise StreamError(f"could not {what} the server: {exc!r:.300}") from exc
             await _sleep_before_retry(attempt, None, reason=type(exc).__name__)
             continue
-        except httpx.TransportError as exc:
-            raise StreamError(f"the request failed: {exc!r:.300}") from exc
         if response.status_code < 400:
             return response
         error = await _status_error(response)
