@@ -9,6 +9,7 @@ Set TRIO_CHATSSE_LIVE_TOOL_MODEL to a model that can call tools to run the tool-
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -32,49 +33,48 @@ WEATHER = {
 }
 
 
-async def test_live_text(tasks: TaskTracker) -> None:
-    async with httpx.AsyncClient(base_url=str(BASE_URL), timeout=60) as http:
-        with trio.fail_after(120):
-            messages = [{"role": "user", "content": "List three fruits."}]
-            async with open_chat_stream(
-                http, model=MODEL, messages=messages, max_tokens=48
-            ) as stream:
-                events = [e async for e in stream]
-        assert isinstance(events[-1], Completed)
-        assert stream.text == "".join(e.delta for e in events if isinstance(e, OutputTextDelta))
-        assert stream.text
-        assert busy_connections(http) == []
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """A client for the live server; every test checks its pool is left with no busy connection."""
+    async with httpx.AsyncClient(base_url=str(BASE_URL), timeout=60) as client:
+        yield client
+        assert busy_connections(client) == []
 
 
-async def test_live_break_and_reuse(tasks: TaskTracker) -> None:
-    async with httpx.AsyncClient(base_url=str(BASE_URL), timeout=60) as http:
-        with trio.fail_after(120):
-            messages = [{"role": "user", "content": "Tell me a long story."}]
-            async with open_chat_stream(
-                http, model=MODEL, messages=messages, max_tokens=64
-            ) as stream:
-                async for _ in stream:
-                    break
-            async with open_chat_stream(
-                http, model=MODEL, messages=messages, max_tokens=8
-            ) as stream:
-                completed = await stream.final()
-        assert completed.finish_reason in ("length", "stop")
-        assert busy_connections(http) == []
+async def test_live_text(http: httpx.AsyncClient, tasks: TaskTracker) -> None:
+    with trio.fail_after(120):
+        messages = [{"role": "user", "content": "List three fruits."}]
+        async with open_chat_stream(http, model=MODEL, messages=messages, max_tokens=48) as stream:
+            events = [e async for e in stream]
+    assert isinstance(events[-1], Completed)
+    assert stream.text == "".join(e.delta for e in events if isinstance(e, OutputTextDelta))
+    assert stream.text
+    assert busy_connections(http) == []
+
+
+async def test_live_break_and_reuse(http: httpx.AsyncClient, tasks: TaskTracker) -> None:
+    with trio.fail_after(120):
+        messages = [{"role": "user", "content": "Tell me a long story."}]
+        async with open_chat_stream(http, model=MODEL, messages=messages, max_tokens=64) as stream:
+            async for _ in stream:
+                break
+        async with open_chat_stream(http, model=MODEL, messages=messages, max_tokens=8) as stream:
+            completed = await stream.final()
+    assert completed.finish_reason in ("length", "stop")
+    assert busy_connections(http) == []
 
 
 @pytest.mark.skipif(TOOL_MODEL is None, reason="set TRIO_CHATSSE_LIVE_TOOL_MODEL to run")
-async def test_live_tool_call(tasks: TaskTracker) -> None:
-    async with httpx.AsyncClient(base_url=str(BASE_URL), timeout=60) as http:
-        with trio.fail_after(120):
-            messages = [{"role": "user", "content": "What's the weather in Paris?"}]
-            async with open_chat_stream(
-                http,
-                model=str(TOOL_MODEL),
-                messages=messages,
-                tools=[WEATHER],
-                tool_choice={"type": "function", "function": {"name": "get_weather"}},
-            ) as stream:
-                completed = await stream.final()
-        assert completed.finish_reason == "tool_calls"
-        assert [c.name for c in stream.tool_calls] == ["get_weather"]
+async def test_live_tool_call(http: httpx.AsyncClient, tasks: TaskTracker) -> None:
+    with trio.fail_after(120):
+        messages = [{"role": "user", "content": "What's the weather in Paris?"}]
+        async with open_chat_stream(
+            http,
+            model=str(TOOL_MODEL),
+            messages=messages,
+            tools=[WEATHER],
+            tool_choice={"type": "function", "function": {"name": "get_weather"}},
+        ) as stream:
+            completed = await stream.final()
+    assert completed.finish_reason == "tool_calls"
+    assert [c.name for c in stream.tool_calls] == ["get_weather"]
