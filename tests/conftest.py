@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 import trio
 
 from trio_chatsse.testing import ChatServer, open_chat_server
+
+from .helpers import LIBRARIES, HTTPClient, new_client
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,8 +62,15 @@ async def chat_server() -> AsyncIterator[ChatServer]:
         yield server
 
 
+@pytest.fixture(params=LIBRARIES)
+def http_library(request: pytest.FixtureRequest) -> str:
+    """The client library a test runs with: each test that takes one runs with both."""
+    library: str = request.param
+    return library
+
+
 @pytest.fixture
-async def http(chat_server: ChatServer) -> AsyncIterator[httpx.AsyncClient]:
-    """A client for :func:`chat_server`."""
-    async with httpx.AsyncClient(base_url=chat_server.base_url, timeout=10) as client:
+async def http(chat_server: ChatServer, http_library: str) -> AsyncIterator[HTTPClient]:
+    """A client for :func:`chat_server`, of each library in turn."""
+    async with new_client(http_library, base_url=chat_server.base_url, timeout=10) as client:
         yield client

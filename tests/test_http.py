@@ -7,7 +7,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 import trio
 import trio.lowlevel
@@ -28,14 +27,21 @@ from trio_chatsse import (
 from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_server, sse_body
 
 from .conftest import TaskTracker
-from .helpers import busy_connections, chunk, pool_connections
+from .helpers import (
+    HTTPClient,
+    busy_connections,
+    chunk,
+    library_module,
+    new_client,
+    pool_connections,
+)
 
 MESSAGES = [{"role": "user", "content": "What's the weather in Paris?"}]
 WEATHER = [ScriptedToolCall("get_weather", '{"city": "Paris"}', call_id="call_w1")]
 
 
 async def test_text_and_tool_call_end_to_end(
-    chat_server: ChatServer, http: httpx.AsyncClient, tasks: TaskTracker
+    chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker
 ) -> None:
     chat_server.push(
         Reply(text="Let me check.", reasoning="Weather: use the tool.", tool_calls=WEATHER)
@@ -57,7 +63,7 @@ async def test_text_and_tool_call_end_to_end(
     assert len(pool_connections(http)) == 1
 
 
-async def test_request_body(chat_server: ChatServer, http: httpx.AsyncClient) -> None:
+async def test_request_body(chat_server: ChatServer, http: HTTPClient) -> None:
     tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
     async with open_chat_stream(
         http,
@@ -86,7 +92,7 @@ async def test_request_body(chat_server: ChatServer, http: httpx.AsyncClient) ->
 
 
 async def test_max_tokens_makes_length_a_normal_end(
-    chat_server: ChatServer, http: httpx.AsyncClient
+    chat_server: ChatServer, http: HTTPClient
 ) -> None:
     chat_server.push(
         Reply(text="cut", finish_reason="length"), Reply(text="cut", finish_reason="length")
@@ -128,7 +134,7 @@ async def test_max_tokens_makes_length_a_normal_end(
 )
 async def test_status_errors_raise_from_the_async_with_line(
     chat_server: ChatServer,
-    http: httpx.AsyncClient,
+    http: HTTPClient,
     reply: Reply,
     kind: type[Exception],
     status: int,
@@ -149,8 +155,11 @@ async def test_status_errors_raise_from_the_async_with_line(
     assert busy_connections(http) == []
 
 
-async def test_404_names_the_path_and_hints_at_base_url(chat_server: ChatServer) -> None:
-    async with httpx.AsyncClient(base_url=chat_server.base_url.removesuffix("/v1")) as http:
+async def test_404_names_the_path_and_hints_at_base_url(
+    chat_server: ChatServer, http_library: str
+) -> None:
+    base_url = chat_server.base_url.removesuffix("/v1")
+    async with new_client(http_library, base_url=base_url) as http:
         with pytest.raises(HTTPStatusError) as info:
             async with open_chat_stream(http, model="m", messages=MESSAGES):
                 pass  # pragma: no cover
@@ -159,7 +168,7 @@ async def test_404_names_the_path_and_hints_at_base_url(chat_server: ChatServer)
     assert "base_url" in info.value.message
 
 
-async def test_html_error_page(chat_server: ChatServer, http: httpx.AsyncClient) -> None:
+async def test_html_error_page(chat_server: ChatServer, http: HTTPClient) -> None:
     chat_server.push(
         Reply(
             status=502, raw_body=b"<html><body>Bad gateway</body></html>", content_type="text/html"
@@ -173,7 +182,7 @@ async def test_html_error_page(chat_server: ChatServer, http: httpx.AsyncClient)
     assert "<html" not in info.value.message
 
 
-async def test_retries_then_succeeds(chat_server: ChatServer, http: httpx.AsyncClient) -> None:
+async def test_retries_then_succeeds(chat_server: ChatServer, http: HTTPClient) -> None:
     chat_server.push(
         Reply(status=429, retry_after=0),
         Reply(status=500, retry_after=0),
@@ -187,7 +196,7 @@ async def test_retries_then_succeeds(chat_server: ChatServer, http: httpx.AsyncC
 
 
 async def test_retries_are_spent_then_the_error_raises(
-    chat_server: ChatServer, http: httpx.AsyncClient
+    chat_server: ChatServer, http: HTTPClient
 ) -> None:
     chat_server.push(*[Reply(status=500, retry_after=0)] * 3)
     with pytest.raises(HTTPStatusError):
@@ -197,7 +206,7 @@ async def test_retries_are_spent_then_the_error_raises(
 
 
 async def test_no_retry_once_events_flowed(
-    chat_server: ChatServer, http: httpx.AsyncClient, tasks: TaskTracker
+    chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker
 ) -> None:
     chat_server.push(Reply(text="Hello there", disconnect_after=3, disconnect_mid_event=True))
     seen = []
@@ -210,7 +219,7 @@ async def test_no_retry_once_events_flowed(
     assert busy_connections(http) == []
 
 
-async def test_no_retry_on_400(chat_server: ChatServer, http: httpx.AsyncClient) -> None:
+async def test_no_retry_on_400(chat_server: ChatServer, http: HTTPClient) -> None:
     chat_server.push(Reply(status=400))
     with pytest.raises(HTTPStatusError):
         async with open_chat_stream(http, model="m", messages=MESSAGES, max_retries=5):
@@ -218,18 +227,18 @@ async def test_no_retry_on_400(chat_server: ChatServer, http: httpx.AsyncClient)
     assert len(chat_server.requests) == 1
 
 
-async def test_connect_error_is_retried_then_stream_error() -> None:
+async def test_connect_error_is_retried_then_stream_error(http_library: str) -> None:
     listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
     port = listener.socket.getsockname()[1]
     await listener.aclose()  # nothing listens there now
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/v1") as http:
+    async with new_client(http_library, base_url=f"http://127.0.0.1:{port}/v1") as http:
         with pytest.raises(StreamError, match="connect"):
             async with open_chat_stream(http, model="m", messages=MESSAGES, max_retries=1):
                 pass  # pragma: no cover
 
 
 async def test_idle_timeout_over_a_socket(
-    chat_server: ChatServer, http: httpx.AsyncClient, tasks: TaskTracker
+    chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker
 ) -> None:
     chat_server.push(Reply(text="Hello there", stall=30, stall_after=3))
     seen = []
@@ -242,9 +251,11 @@ async def test_idle_timeout_over_a_socket(
     assert busy_connections(http) == []
 
 
-async def test_httpx_read_timeout_does_not_govern_the_body(chat_server: ChatServer) -> None:
+async def test_client_read_timeout_does_not_govern_the_body(
+    chat_server: ChatServer, http_library: str
+) -> None:
     chat_server.push(Reply(text="slow but alive", stall=0.3, stall_after=2))
-    async with httpx.AsyncClient(base_url=chat_server.base_url, timeout=0.05) as http:
+    async with new_client(http_library, base_url=chat_server.base_url, timeout=0.05) as http:
         with trio.fail_after(10):
             async with open_chat_stream(
                 http, model="m", messages=MESSAGES, idle_timeout=5
@@ -254,7 +265,7 @@ async def test_httpx_read_timeout_does_not_govern_the_body(chat_server: ChatServ
 
 
 async def test_break_closes_the_connection_and_leaks_nothing(
-    chat_server: ChatServer, http: httpx.AsyncClient, tasks: TaskTracker
+    chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker
 ) -> None:
     chat_server.push(Reply(text="x" * 400, fragment_size=1))
     async with open_chat_stream(http, model="m", messages=MESSAGES) as stream:
@@ -265,7 +276,7 @@ async def test_break_closes_the_connection_and_leaks_nothing(
         await chat_server.wait_connections_closed()  # the server sees the close
 
 
-async def test_in_stream_error_event(chat_server: ChatServer, http: httpx.AsyncClient) -> None:
+async def test_in_stream_error_event(chat_server: ChatServer, http: HTTPClient) -> None:
     chat_server.push(
         Reply(text="Hello there", error={"message": "overloaded", "code": 529}, error_after=3)
     )
@@ -284,7 +295,7 @@ async def test_in_stream_error_event(chat_server: ChatServer, http: httpx.AsyncC
 
 
 async def test_non_streamed_json_answer_is_replayed(
-    chat_server: ChatServer, http: httpx.AsyncClient
+    chat_server: ChatServer, http: HTTPClient
 ) -> None:
     body = json.dumps(Reply(text="whole", tool_calls=WEATHER).completion()).encode()
     chat_server.push(Reply(raw_body=body, content_type="application/json"))
@@ -296,7 +307,7 @@ async def test_non_streamed_json_answer_is_replayed(
 
 
 async def test_plain_text_garbage_is_a_stream_error(
-    chat_server: ChatServer, http: httpx.AsyncClient
+    chat_server: ChatServer, http: HTTPClient
 ) -> None:
     chat_server.push(Reply(raw_body=b"this is not an event stream\n", content_type="text/plain"))
     async with open_chat_stream(http, model="m", messages=MESSAGES) as stream:
@@ -304,14 +315,14 @@ async def test_plain_text_garbage_is_a_stream_error(
             await stream.final()
 
 
-async def test_the_api_key_never_shows(caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_api_key_never_shows(caplog: pytest.LogCaptureFixture, http_library: str) -> None:
     key = "sk-test-SECRET-1234567890"
     caplog.set_level(logging.DEBUG)
     async with open_chat_server(
         Reply(status=401, error={"message": "Incorrect API key"}), api_key=key
     ) as server:
         headers = {"Authorization": f"Bearer {key}"}
-        async with httpx.AsyncClient(base_url=server.base_url, headers=headers) as http:
+        async with new_client(http_library, base_url=server.base_url, headers=headers) as http:
             with pytest.raises(HTTPStatusError) as info:
                 async with open_chat_stream(http, model="m", messages=MESSAGES, max_retries=0):
                     pass  # pragma: no cover
@@ -324,37 +335,39 @@ async def test_the_api_key_never_shows(caplog: pytest.LogCaptureFixture) -> None
 
 
 def mock_client(
-    statuses: list[tuple[int, dict[str, str]]],
-) -> tuple[httpx.AsyncClient, list[float]]:
+    library: str, statuses: list[tuple[int, dict[str, str]]]
+) -> tuple[HTTPClient, list[float]]:
+    lib = library_module(library)
     times: list[float] = []
     body = sse_body([chunk({"content": "ok"}, finish="stop")])
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: object) -> object:
         times.append(trio.current_time())
         if statuses:
             status, headers = statuses.pop(0)
-            return httpx.Response(status, headers=headers, json={"error": {"message": "busy"}})
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+            return lib.Response(status, headers=headers, json={"error": {"message": "busy"}})
+        return lib.Response(200, headers={"content-type": "text/event-stream"}, content=body)
 
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://test/v1")
+    client = new_client(library, transport=lib.MockTransport(handler), base_url="http://test/v1")
     return client, times
 
 
 async def test_a_connection_dropped_before_the_response_is_retried(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, http_library: str
 ) -> None:
+    lib = library_module(http_library)
     calls = 0
     body = sse_body([chunk({"content": "ok"}, finish="stop")])
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: object) -> object:
         nonlocal calls
         calls += 1
         if calls == 1:
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+            raise lib.RemoteProtocolError("Server disconnected without sending a response.")
+        return lib.Response(200, headers={"content-type": "text/event-stream"}, content=body)
 
-    async with httpx.AsyncClient(
-        transport=httpx.MockTransport(handler), base_url="http://test/v1"
+    async with new_client(
+        http_library, transport=lib.MockTransport(handler), base_url="http://test/v1"
     ) as client:
         async with open_chat_stream(client, model="m", messages=MESSAGES, max_retries=1) as stream:
             await stream.final()
@@ -365,8 +378,12 @@ async def test_a_connection_dropped_before_the_response_is_retried(
                 pass  # pragma: no cover
 
 
-async def test_retry_after_header_is_honoured(autojump_clock: trio.testing.MockClock) -> None:
-    client, times = mock_client([(429, {"retry-after": "12"}), (503, {"retry-after-ms": "1500"})])
+async def test_retry_after_header_is_honoured(
+    autojump_clock: trio.testing.MockClock, http_library: str
+) -> None:
+    client, times = mock_client(
+        http_library, [(429, {"retry-after": "12"}), (503, {"retry-after-ms": "1500"})]
+    )
     async with (
         client,
         open_chat_stream(client, model="m", messages=MESSAGES, max_retries=2) as stream,
@@ -375,8 +392,10 @@ async def test_retry_after_header_is_honoured(autojump_clock: trio.testing.MockC
     assert [round(b - a, 3) for a, b in itertools.pairwise(times)] == [12.0, 1.5]
 
 
-async def test_backoff_grows_with_jitter(autojump_clock: trio.testing.MockClock) -> None:
-    client, times = mock_client([(500, {}), (502, {}), (504, {})])
+async def test_backoff_grows_with_jitter(
+    autojump_clock: trio.testing.MockClock, http_library: str
+) -> None:
+    client, times = mock_client(http_library, [(500, {}), (502, {}), (504, {})])
     async with (
         client,
         open_chat_stream(client, model="m", messages=MESSAGES, max_retries=3) as stream,
@@ -389,9 +408,9 @@ async def test_backoff_grows_with_jitter(autojump_clock: trio.testing.MockClock)
 
 
 async def test_retry_after_too_long_falls_back_to_backoff(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, http_library: str
 ) -> None:
-    client, times = mock_client([(429, {"retry-after": "3600"})])
+    client, times = mock_client(http_library, [(429, {"retry-after": "3600"})])
     async with (
         client,
         open_chat_stream(client, model="m", messages=MESSAGES, max_retries=1) as stream,
@@ -401,9 +420,9 @@ async def test_retry_after_too_long_falls_back_to_backoff(
 
 
 async def test_rate_limit_error_carries_retry_after_date(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, http_library: str
 ) -> None:
-    client, _ = mock_client([(429, {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"})])
+    client, _ = mock_client(http_library, [(429, {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"})])
     async with client:
         with pytest.raises(RateLimitError) as info:
             async with open_chat_stream(client, model="m", messages=MESSAGES, max_retries=0):
@@ -412,8 +431,8 @@ async def test_rate_limit_error_carries_retry_after_date(
 
 
 @pytest.mark.parametrize("value", [-1])
-async def test_negative_retries_is_a_value_error(value: int) -> None:
-    async with httpx.AsyncClient(base_url="http://test/v1") as client:
+async def test_negative_retries_is_a_value_error(value: int, http_library: str) -> None:
+    async with new_client(http_library, base_url="http://test/v1") as client:
         with pytest.raises(ValueError, match="max_retries"):
             async with open_chat_stream(client, model="m", messages=MESSAGES, max_retries=value):
                 pass  # pragma: no cover

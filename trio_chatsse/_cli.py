@@ -6,14 +6,14 @@ Nothing else in the package reads the environment, prints, or configures logging
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TextIO
 
-import httpx
 import trio
 
 from ._errors import ChatSSEError, HTTPStatusError, IdleTimeoutError, ProviderError
@@ -30,7 +30,13 @@ from ._models import (
 )
 from .testing import Reply, ScriptedToolCall, open_chat_server
 
+if TYPE_CHECKING:
+    from ._clients import HTTPClient
+
 __all__ = ["main"]
+
+#: The HTTP libraries the command can use, in order of preference.
+HTTP_LIBRARIES = ("httpx2", "httpx")
 
 EXIT_OK = 0
 EXIT_STREAM_ERROR = 1
@@ -129,6 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log to stderr"
     )
+    common.add_argument(
+        "--http-client",
+        choices=HTTP_LIBRARIES,
+        default=argparse.SUPPRESS,
+        help="the HTTP library to use (default: httpx2 when installed, else httpx)",
+    )
     parser = argparse.ArgumentParser(
         prog="trio-chatsse",
         description="Stream OpenAI-compatible Chat Completions as typed events.",
@@ -194,11 +206,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout, sys.stderr, jsonl=args.jsonl, reasoning=getattr(args, "reasoning", True)
     )
     try:
+        new_client = client_factory(getattr(args, "http_client", None))
         if args.command == "demo":
-            trio.run(run_demo, printer)
+            trio.run(run_demo, printer, new_client)
         else:
             request = chat_request(args, sys.stdin)
-            trio.run(run_chat, args, request, printer)
+            trio.run(run_chat, args, request, printer, new_client)
     except UsageError as exc:
         print(f"trio-chatsse: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -214,6 +227,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_STREAM_ERROR
     return EXIT_OK
+
+
+def client_factory(name: str | None) -> Callable[..., HTTPClient]:
+    """The ``AsyncClient`` class of the named library, or of the first one installed.
+
+    Raises:
+        UsageError: The library asked for (or any of them) is not installed.
+    """
+    for candidate in (name,) if name else HTTP_LIBRARIES:
+        try:
+            module = importlib.import_module(candidate)
+        except ImportError:
+            continue
+        factory: Callable[..., HTTPClient] = module.AsyncClient
+        return factory
+    wanted = name or " or ".join(HTTP_LIBRARIES)
+    raise UsageError(f"{wanted} is not installed (pip install {name or 'httpx'})")
 
 
 def chat_request(
@@ -268,10 +298,11 @@ async def run_chat(
     args: argparse.Namespace,
     request: tuple[list[dict[str, object]], dict[str, object]],
     printer: Printer,
+    new_client: Callable[..., HTTPClient],
 ) -> None:
     messages, extra = request
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
-    async with httpx.AsyncClient(base_url=args.base_url, headers=headers, timeout=30) as http:
+    async with new_client(base_url=args.base_url, headers=headers, timeout=30) as http:
         async with open_chat_stream(
             http,
             model=args.model,
@@ -296,7 +327,7 @@ DEMO_TOOLS = [
 ]
 
 
-async def run_demo(printer: Printer) -> None:
+async def run_demo(printer: Printer, new_client: Callable[..., HTTPClient]) -> None:
     """Stream scripted answers from the embedded server: what the library does, and faults."""
     replies = [
         Reply(
@@ -315,7 +346,7 @@ async def run_demo(printer: Printer) -> None:
         ),
     ]
     async with open_chat_server(*replies) as server:
-        async with httpx.AsyncClient(base_url=server.base_url) as http:
+        async with new_client(base_url=server.base_url) as http:
             messages: list[dict[str, object]] = [
                 {"role": "user", "content": "What's the weather in Paris?"}
             ]
@@ -346,7 +377,7 @@ async def run_demo(printer: Printer) -> None:
             await _demo_fault(http, printer, idle_timeout=10.0)
 
 
-async def _demo_fault(http: httpx.AsyncClient, printer: Printer, *, idle_timeout: float) -> None:
+async def _demo_fault(http: HTTPClient, printer: Printer, *, idle_timeout: float) -> None:
     messages = [{"role": "user", "content": "Tell me something."}]
     events = 0
     try:

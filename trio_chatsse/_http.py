@@ -9,11 +9,12 @@ import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-import httpx
 import trio
 
 from ._chunks import ChatChunkParser, ToolCallsOnStop, error_from_object
+from ._clients import ClientLibrary, library_of
 from ._errors import (
     ChatSSEError,
     ContextWindowExceeded,
@@ -31,6 +32,12 @@ from ._stream import (
     check_stream_args,
 )
 
+if TYPE_CHECKING:
+    import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
+    import httpx2
+
+    from ._clients import HTTPClient, HTTPResponse
+
 __all__ = ["RETRY_STATUSES", "open_chat_stream"]
 
 logger = logging.getLogger(__name__)
@@ -46,7 +53,7 @@ _ERROR_BODY_LIMIT = 64 * 1024
 
 @asynccontextmanager
 async def open_chat_stream(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient | httpx2.AsyncClient,
     *,
     model: str,
     messages: Sequence[Mapping[str, object]],
@@ -78,14 +85,15 @@ async def open_chat_stream(
                     ...
 
     Args:
-        client: The httpx client; set ``base_url`` and any ``Authorization`` header on it.
+        client: An ``httpx.AsyncClient`` or an ``httpx2.AsyncClient`` (a subclass too, such
+            as the openai SDK's); set ``base_url`` and any ``Authorization`` header on it.
         model: The model name.
         messages: The conversation, as Chat Completions message objects.
         tools: Tool (function) definitions, as Chat Completions ``tools``.
         tool_choice: The ``tool_choice`` of the request.
         idle_timeout: Seconds without a byte of the body before
-            :class:`~trio_chatsse.IdleTimeoutError`. httpx's own read timeout is turned off
-            for this request; its connect, write and pool timeouts still apply.
+            :class:`~trio_chatsse.IdleTimeoutError`. The client's own read timeout is turned
+            off for this request; its connect, write and pool timeouts still apply.
         max_retries: Retries of transport errors before a response (a refused connection, a
             pooled connection the server had closed) and of statuses 408, 409, 429 and 5xx,
             with exponential backoff and jitter, honouring ``Retry-After``. Only before the
@@ -114,7 +122,10 @@ async def open_chat_stream(
         IdleTimeoutError: A body that is not labelled as an event stream sent nothing for
             ``idle_timeout`` seconds (its start is checked before the block begins).
         ValueError: An argument no request can run with.
+        TypeError: ``client`` is neither an ``httpx.AsyncClient`` nor an
+            ``httpx2.AsyncClient``.
     """
+    library = library_of(client)
     check_stream_args(idle_timeout, max_event_size)
     if max_retries < 0:
         raise ValueError(f"max_retries must be 0 or more, not {max_retries!r}")
@@ -123,9 +134,9 @@ async def open_chat_stream(
         body.get(key) is not None for key in ("max_tokens", "max_completion_tokens")
     )
     parser = ChatChunkParser(tool_calls_on_stop=tool_calls_on_stop, token_limit_set=token_limit_set)
-    response = await _send_with_retries(client, body, headers, max_retries)
+    response = await _send_with_retries(client, library, body, headers, max_retries)
     try:
-        source = await _body_source(response, idle_timeout)
+        source = await _body_source(response, library, idle_timeout)
         async with _run_stream(
             source,
             response=response,
@@ -133,6 +144,7 @@ async def open_chat_stream(
             parser=parser,
             max_event_size=max_event_size,
             telemetry=telemetry,
+            transport_errors=library.transport_errors,
         ) as stream:
             yield stream
     finally:
@@ -163,16 +175,14 @@ def _request_body(
 
 
 async def _send_with_retries(
-    client: httpx.AsyncClient,
+    client: HTTPClient,
+    library: ClientLibrary,
     body: dict[str, object],
     headers: Mapping[str, str] | None,
     max_retries: int,
-) -> httpx.Response:
-    timeout = client.timeout
-    # idle_timeout governs reads of the body; httpx's read timeout would race it.
-    request_timeout = httpx.Timeout(
-        connect=timeout.connect, read=None, write=timeout.write, pool=timeout.pool
-    )
+) -> HTTPResponse:
+    # idle_timeout governs reads of the body; the client's read timeout would race it.
+    request_timeout = library.timeout_without_read(client.timeout)
     request_headers = {"Accept": "text/event-stream", **(headers or {})}
     content = json.dumps(body).encode()
     for attempt in range(max_retries + 1):
@@ -181,24 +191,24 @@ async def _send_with_retries(
             "chat/completions",
             content=content,
             headers={"Content-Type": "application/json", **request_headers},
-            timeout=request_timeout,
+            timeout=request_timeout,  # type: ignore[arg-type]  # the client's own library's
         )
-        request.stream = _RequestBody(content)
+        request.stream = library.request_body(content)  # type: ignore[assignment]  # its class
         logger.debug("POST %s (attempt %d)", request.url.copy_with(query=None), attempt + 1)
         try:
-            response = await client.send(request, stream=True)
-        except httpx.TransportError as exc:
+            response = await client.send(request, stream=True)  # type: ignore[arg-type]  # its own
+        except library.transport_errors as exc:
             # Nothing reached the caller yet, so any transport failure is safe to retry: a
             # refused connection, or a pooled connection the server had already closed
             # ("Server disconnected without sending a response"), as openai-python does.
             if attempt == max_retries:
-                what = "connect to" if isinstance(exc, httpx.ConnectError) else "reach"
+                what = "connect to" if isinstance(exc, library.connect_error) else "reach"
                 raise StreamError(f"could not {what} the server: {exc!r:.300}") from exc
             await _sleep_before_retry(attempt, None, reason=type(exc).__name__)
             continue
         if response.status_code < 400:
             return response
-        error = await _status_error(response)
+        error = await _status_error(response, library)
         if response.status_code not in RETRY_STATUSES or attempt == max_retries:
             raise error
         retry_after = (
@@ -206,35 +216,6 @@ async def _send_with_retries(
         )
         await _sleep_before_retry(attempt, retry_after, reason=f"HTTP {response.status_code}")
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-class _RequestBody(httpx.AsyncByteStream):
-    """The request body as one chunk, iterated without an async generator.
-
-    httpx's own body stream is an async generator; a cancellation while the request is
-    being written leaves it suspended, and trio warns about it when it is collected
-    (``ResourceWarning``). This iterator has nothing to finalize.
-    """
-
-    def __init__(self, content: bytes) -> None:
-        self._content = content
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return _OneChunk(self._content)
-
-
-class _OneChunk:
-    def __init__(self, content: bytes) -> None:
-        self._content: bytes | None = content
-
-    def __aiter__(self) -> _OneChunk:
-        return self
-
-    async def __anext__(self) -> bytes:
-        if self._content is None:
-            raise StopAsyncIteration
-        content, self._content = self._content, None
-        return content
 
 
 async def _sleep_before_retry(attempt: int, retry_after: float | None, *, reason: str) -> None:
@@ -247,11 +228,11 @@ async def _sleep_before_retry(attempt: int, retry_after: float | None, *, reason
     await trio.sleep(delay)
 
 
-async def _status_error(response: httpx.Response) -> ChatSSEError:
+async def _status_error(response: HTTPResponse, library: ClientLibrary) -> ChatSSEError:
     """Read (a bounded part of) an error response, close it, and build its exception."""
     try:
         raw = await _read_bounded(response.aiter_bytes(), _ERROR_BODY_LIMIT)
-    except httpx.TransportError:
+    except library.transport_errors:
         raw = b""
     finally:
         with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
@@ -308,7 +289,7 @@ def _error_object(text: str) -> dict[str, object] | None:
     return None
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: HTTPResponse) -> float | None:
     """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
     millis = response.headers.get("retry-after-ms")
     if millis is not None:
@@ -341,7 +322,9 @@ async def _read_bounded(chunks: AsyncIterator[bytes], limit: int) -> bytes:
     return b"".join(parts)[:limit]
 
 
-async def _body_source(response: httpx.Response, idle_timeout: float) -> AsyncIterator[bytes]:
+async def _body_source(
+    response: HTTPResponse, library: ClientLibrary, idle_timeout: float
+) -> AsyncIterator[bytes]:
     """The body to decode, checked against what its ``Content-Type`` claims.
 
     An event stream is used as it is. Anything else is looked at first: one JSON completion
@@ -350,7 +333,7 @@ async def _body_source(response: httpx.Response, idle_timeout: float) -> AsyncIt
     an event stream under another label (some servers say ``application/json``) is read as
     the stream it is.
     """
-    chunks = _body_chunks(response)
+    chunks = library.body_chunks(response)
     content_type = response.headers.get("content-type", "").lower()
     if content_type.startswith("text/event-stream"):
         return chunks
@@ -360,7 +343,7 @@ async def _body_source(response: httpx.Response, idle_timeout: float) -> AsyncIt
             async for first in chunks:
                 if first.strip():
                     break
-        except httpx.TransportError as exc:
+        except library.transport_errors as exc:
             raise StreamError(f"the connection broke before the answer: {exc!r:.300}") from exc
     if scope.cancelled_caught:
         raise IdleTimeoutError(
@@ -370,7 +353,7 @@ async def _body_source(response: httpx.Response, idle_timeout: float) -> AsyncIt
     if head in (b"{", b"[") and content_type.startswith("application/json"):
         try:
             rest = await _read_bounded(chunks, DEFAULT_MAX_EVENT_SIZE)
-        except httpx.TransportError as exc:
+        except library.transport_errors as exc:
             raise StreamError(
                 f"the connection broke while reading the answer: {exc!r:.300}"
             ) from exc
@@ -381,16 +364,6 @@ async def _body_source(response: httpx.Response, idle_timeout: float) -> AsyncIt
             f"stream (is base_url right?): {first[:200].decode('utf-8', 'replace')!r}"
         )
     return _prepend(first, chunks)
-
-
-def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    if "content-encoding" not in response.headers and isinstance(
-        response.stream, httpx.AsyncByteStream
-    ):
-        # Nothing to decode: read the transport's stream directly, which skips two
-        # generator levels (aiter_bytes, aiter_raw) per chunk, about 2 µs.
-        return aiter(response.stream)
-    return response.aiter_bytes()
 
 
 async def _prepend(first: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -1,7 +1,9 @@
 """Layer 3: the trio shell, the only module that runs the pure layers under trio.
 
-It also owns the exception translation of the body read (transport errors become
-:class:`~trio_chatsse.StreamError`).
+It does not know which HTTP library produced the bytes: the caller says which exceptions of
+its source mean "the transport broke" (the HTTP layer passes its library's), and the shell
+turns those, like ``OSError`` and ``trio.BrokenResourceError``, into
+:class:`~trio_chatsse.StreamError`.
 
 One nursery, one reader task. The reader awaits each next chunk of the body under a single
 ``trio.move_on_after(idle_timeout)`` scope whose deadline moves with activity, feeds the SSE
@@ -26,15 +28,15 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, final
 
-import httpx
 import trio
 
 from ._chunks import ChatChunkParser, ParserState, ToolCallsOnStop
-from ._errors import ChatSSEError, IdleTimeoutError, StreamError
+from ._errors import IdleTimeoutError, StreamError
 from ._models import Completed, Event, FunctionCall, Message, OutputItemDone, OutputText, TokenUsage
 from ._sse import DEFAULT_MAX_EVENT_SIZE, Comment, SSEDecoder
 
 if TYPE_CHECKING:
+    from ._clients import HTTPResponse
     from ._models import Item
 
 __all__ = [
@@ -124,13 +126,13 @@ class ChatStream:
     """
 
     def __init__(
-        self, receive: trio.MemoryReceiveChannel[Event], response: httpx.Response | None
+        self, receive: trio.MemoryReceiveChannel[Event], response: HTTPResponse | None
     ) -> None:
         self._receive = receive
         self._error: BaseException | None = None
         self._output: list[Item] = []
-        #: The HTTP response (status, headers such as a request id); ``None`` for
-        #: :func:`open_event_stream`.
+        #: The HTTP response (an ``httpx.Response`` or ``httpx2.Response``: status, headers
+        #: such as a request id); ``None`` for :func:`open_event_stream`.
         self.response = response
         #: The :class:`~trio_chatsse.Completed` event, once it has been received.
         self.completed: Completed | None = None
@@ -215,6 +217,7 @@ class _Reader:
         decoder: SSEDecoder,
         idle_timeout: float,
         telemetry: StreamTelemetry | None,
+        transport_errors: tuple[type[BaseException], ...],
     ) -> None:
         self._send = send
         self._stream = stream
@@ -222,6 +225,7 @@ class _Reader:
         self._decoder = decoder
         self._idle_timeout = idle_timeout
         self._telemetry = telemetry
+        self._transport_errors = (*_TRANSPORT_ERRORS, *transport_errors)
         self._started = trio.current_time()
         #: Set once the response is complete and the reader only reads the body to its end.
         self.draining = False
@@ -231,20 +235,14 @@ class _Reader:
     async def run(self, source: AsyncIterable[bytes]) -> None:
         chunks = aiter(source)
         if self._telemetry is not None:
-            chunks = _with_telemetry(chunks, self._telemetry)
+            chunks = _with_telemetry(chunks, self._telemetry, self._transport_errors)
         stats = self._stream.stats
         try:
             await self._pump(chunks)
-        except ChatSSEError as exc:
-            self._stream._error = exc
-        except _TRANSPORT_ERRORS as exc:
-            error = StreamError(f"the connection broke while reading the stream: {exc!r:.300}")
-            error.__cause__ = exc
-            self._stream._error = error
         except Exception as exc:
-            # A bug, or an error of a caller's own byte source: carried in-band like the rest
-            # so the consumer gets it in order, as itself, and not inside an ExceptionGroup.
-            self._stream._error = exc
+            # Carried in-band, so the consumer gets it after the events before it, and never
+            # inside an ExceptionGroup.
+            self._stream._error = self._translate(exc)
         finally:
             self._send.close()
             stats.duration = trio.current_time() - self._started
@@ -252,6 +250,15 @@ class _Reader:
             self.stopped.set()
         if self._stream._error is not None:
             logger.debug("stream ended with %s", type(self._stream._error).__name__)
+
+    def _translate(self, exc: Exception) -> Exception:
+        """A transport failure becomes a :class:`StreamError`; our own errors stay as they
+        are, and so does anything else (a bug, or an error of a caller's own byte source)."""
+        if isinstance(exc, self._transport_errors):
+            error = StreamError(f"the connection broke while reading the stream: {exc!r:.300}")
+            error.__cause__ = exc
+            return error
+        return exc
 
     async def _pump(self, chunks: AsyncIterator[bytes]) -> None:
         idle = self._idle_timeout
@@ -263,7 +270,10 @@ class _Reader:
         # Counted in locals and stored once: attribute updates cost on every chunk.
         reads = nbytes = events_sent = 0
         try:
-            with trio.move_on_after(idle + slack) as scope, _completing_on_break(parser):
+            with (
+                trio.move_on_after(idle + slack) as scope,
+                _completing_on_break(parser, self._transport_errors),
+            ):
                 deadline = scope.deadline
                 async for chunk in chunks:
                     now = clock()
@@ -324,11 +334,14 @@ class _Reader:
             raise parser.error
 
 
-_TRANSPORT_ERRORS = (httpx.TransportError, trio.BrokenResourceError, OSError)
+#: What any byte source raises when its connection breaks; the caller adds its own.
+_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (trio.BrokenResourceError, OSError)
 
 
 @contextmanager
-def _completing_on_break(parser: ChatChunkParser) -> Iterator[None]:
+def _completing_on_break(
+    parser: ChatChunkParser, transport_errors: tuple[type[BaseException], ...]
+) -> Iterator[None]:
     """Let a connection that breaks after the finish end the stream normally.
 
     Every item is done by then and end of input after a finish completes the stream; only
@@ -336,14 +349,16 @@ def _completing_on_break(parser: ChatChunkParser) -> Iterator[None]:
     """
     try:
         yield
-    except _TRANSPORT_ERRORS as exc:
+    except transport_errors as exc:
         if parser.state is not ParserState.FINISHED:
             raise
         logger.debug("the connection broke after the finish (%s); completing", type(exc).__name__)
 
 
 async def _with_telemetry(
-    chunks: AsyncIterator[bytes], telemetry: StreamTelemetry
+    chunks: AsyncIterator[bytes],
+    telemetry: StreamTelemetry,
+    transport_errors: tuple[type[BaseException], ...],
 ) -> AsyncGenerator[bytes, None]:
     """Report each read of ``chunks`` to ``telemetry``; used only when one is given, so that
     streams without telemetry pay nothing for it."""
@@ -355,7 +370,7 @@ async def _with_telemetry(
         except StopAsyncIteration:
             telemetry.on_read(ReadOutcome.END, 0, clock() - before)
             return
-        except _TRANSPORT_ERRORS:
+        except transport_errors:
             telemetry.on_read(ReadOutcome.ERROR, 0, clock() - before)
             raise
         telemetry.on_read(ReadOutcome.DATA, len(chunk), clock() - before)
@@ -454,17 +469,17 @@ async def open_event_stream(
 async def _run_stream(
     byte_chunks: AsyncIterable[bytes],
     *,
-    response: httpx.Response | None,
+    response: HTTPResponse | None,
     idle_timeout: float,
     parser: ChatChunkParser,
     max_event_size: int,
     telemetry: StreamTelemetry | None,
+    transport_errors: tuple[type[BaseException], ...] = (),
 ) -> AsyncGenerator[ChatStream, None]:
     send, receive = trio.open_memory_channel[Event](CHANNEL_SIZE)
     stream = ChatStream(receive, response)
-    reader = _Reader(
-        send, stream, parser, SSEDecoder(max_event_size=max_event_size), idle_timeout, telemetry
-    )
+    decoder = SSEDecoder(max_event_size=max_event_size)
+    reader = _Reader(send, stream, parser, decoder, idle_timeout, telemetry, transport_errors)
     with send, receive:
         async with open_background_nursery() as nursery:
             nursery.start_soon(reader.run, byte_chunks)
