@@ -19,8 +19,11 @@ nitpicky = True
 # The machines this project builds on reach no documentation sites, so intersphinx
 # inventories cannot be fetched: names of other projects are left unlinked instead.
 nitpick_ignore_regex = [
-    ("py:.*", r"(trio|httpx|pydantic|h11|typing|collections|contextlib|enum|argparse)\..*"),
-    ("py:.*", r"(Event|Item|ToolCallsOnStop|ReplySource|_AnyEvent|Mapping|Sequence|Callable)"),
+    ("py:.*", r"(trio|httpx|httpx2|pydantic|h11|typing|collections|contextlib|enum|argparse)\..*"),
+    (
+        "py:.*",
+        r"(Event|Item|ToolCallsOnStop|ReplySource|_AnyEvent|Mapping|Sequence|Callable|HTTPResponse)",
+    ),
     ("py:.*", r"(AsyncIterable|AsyncIterator|AsyncGenerator|Literal|TextIO|Protocol)"),
     (
         "py:.*",

@@ -159,3 +159,12 @@ async def test_ctrl_c_exits_130_cleanly() -> None:
     assert code == 130
     assert b"interrupted" in err
     assert b"Traceback" not in err
+
+
+async def test_chat_with_either_http_library(chat_server: ChatServer, http_library: str) -> None:
+    chat_server.push(Reply(text=f"via {http_library}"))
+    result = await run_cli(
+        "chat", "hi", "--base-url", chat_server.base_url, "--http-client", http_library
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode() == f"via {http_library}\n"

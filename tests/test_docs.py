@@ -36,6 +36,7 @@ EXPECTED = {
     ],
     "own_transport": ['"delta":"Hello"', '"finish_reason":"stop"'],
     "cancel": ["cancelled: True", "connections open: 0\n"],
+    "openai_client": ["models: ['trio-chatsse-test']\n", "Hello from one shared client.\n"],
 }
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 import trio
 
 from trio_chatsse import Completed, OutputTextDelta, open_chat_stream
 
 from .conftest import TaskTracker
-from .helpers import busy_connections
+from .helpers import HTTPClient, busy_connections, new_client
 
 BASE_URL = os.environ.get("TRIO_CHATSSE_LIVE_BASE_URL")
 MODEL = os.environ.get("TRIO_CHATSSE_LIVE_MODEL", "default")
@@ -34,14 +33,15 @@ WEATHER = {
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    """A client for the live server; every test checks its pool is left with no busy connection."""
-    async with httpx.AsyncClient(base_url=str(BASE_URL), timeout=60) as client:
+async def http(http_library: str) -> AsyncIterator[HTTPClient]:
+    """A client of each library for the live server; every test checks its pool is left with
+    no busy connection."""
+    async with new_client(http_library, base_url=str(BASE_URL), timeout=60) as client:
         yield client
         assert busy_connections(client) == []
 
 
-async def test_live_text(http: httpx.AsyncClient, tasks: TaskTracker) -> None:
+async def test_live_text(http: HTTPClient, tasks: TaskTracker) -> None:
     with trio.fail_after(120):
         messages = [{"role": "user", "content": "List three fruits."}]
         async with open_chat_stream(http, model=MODEL, messages=messages, max_tokens=48) as stream:
@@ -52,7 +52,7 @@ async def test_live_text(http: httpx.AsyncClient, tasks: TaskTracker) -> None:
     assert busy_connections(http) == []
 
 
-async def test_live_break_and_reuse(http: httpx.AsyncClient, tasks: TaskTracker) -> None:
+async def test_live_break_and_reuse(http: HTTPClient, tasks: TaskTracker) -> None:
     with trio.fail_after(120):
         messages = [{"role": "user", "content": "Tell me a long story."}]
         async with open_chat_stream(http, model=MODEL, messages=messages, max_tokens=64) as stream:
@@ -65,7 +65,7 @@ async def test_live_break_and_reuse(http: httpx.AsyncClient, tasks: TaskTracker)
 
 
 @pytest.mark.skipif(TOOL_MODEL is None, reason="set TRIO_CHATSSE_LIVE_TOOL_MODEL to run")
-async def test_live_tool_call(http: httpx.AsyncClient, tasks: TaskTracker) -> None:
+async def test_live_tool_call(http: HTTPClient, tasks: TaskTracker) -> None:
     with trio.fail_after(120):
         messages = [{"role": "user", "content": "What's the weather in Paris?"}]
         async with open_chat_stream(
