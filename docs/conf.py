@@ -22,7 +22,7 @@ nitpick_ignore_regex = [
     ("py:.*", r"(trio|httpx|httpx2|pydantic|h11|typing|collections|contextlib|enum|argparse)\..*"),
     (
         "py:.*",
-        r"(Event|Item|ToolCallsOnStop|ReplySource|_AnyEvent|Mapping|Sequence|Callable|HTTPResponse)",
+        r"(Event|Item|ToolCallsOnStop|ReasoningPolicy|ReplySource|_AnyEvent|Mapping|Sequence|Callable|HTTPResponse|JsonValue)",
     ),
     ("py:.*", r"(AsyncIterable|AsyncIterator|AsyncGenerator|Literal|TextIO|Protocol)"),
     (

@@ -26,6 +26,7 @@ from trio_chatsse import (
     RateLimitError,
     Reasoning,
     ReasoningContentDelta,
+    ReasoningDetail,
     ReasoningText,
     StreamError,
     TokenUsage,
@@ -511,7 +512,17 @@ class TestContent:
         deltas = [e.delta for e in events if isinstance(e, ReasoningContentDelta)]
         assert deltas == list("abcdef")
         done = [e.item for e in events if isinstance(e, OutputItemDone)]
-        assert done == [Reasoning(content=[ReasoningText(text="abcdef")])]
+        # The provider state rides along: the first field the text came in, and the
+        # reasoning_details entries (no index: none merged).
+        details = [
+            ReasoningDetail(type="reasoning.text", text="e"),
+            ReasoningDetail(type="reasoning.encrypted", data="zz"),
+        ]
+        assert done == [
+            Reasoning(
+                content=[ReasoningText(text="abcdef")], text_field="reasoning", details=details
+            )
+        ]
 
     def test_reasoning_from_the_first_field_only(self) -> None:
         delta = {"reasoning": "x", "reasoning_content": "x", "reasoning_details": [{"text": "x"}]}

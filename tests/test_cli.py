@@ -168,3 +168,16 @@ async def test_chat_with_either_http_library(chat_server: ChatServer, http_libra
     )
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode() == f"via {http_library}\n"
+
+
+async def test_chat_streams_tool_arguments_when_asked(chat_server: ChatServer) -> None:
+    call = ScriptedToolCall("get_weather", '{"city": "Paris"}')
+    chat_server.push(Reply(tool_calls=[call]), Reply(tool_calls=[call]))
+    base = ("chat", "weather?", "--base-url", chat_server.base_url, "--stream-tool-arguments")
+    result = await run_cli(*base)
+    assert result.returncode == 0
+    assert result.stdout.decode() == 'tool call get_weather (call_0): {"city": "Paris"}\n'
+    result = await run_cli(*base, "--jsonl")
+    types = [json.loads(line)["type"] for line in result.stdout.decode().splitlines()]
+    assert types.count("response.function_call_arguments.delta") == 5  # 4-character pieces
+    assert "stream_tool_arguments" not in chat_server.requests[1]

@@ -12,6 +12,8 @@ from trio_chatsse import (
     Completed,
     ContextWindowExceeded,
     FunctionCall,
+    FunctionCallArgumentsDelta,
+    FunctionCallArgumentsDone,
     HTTPStatusError,
     IdleTimeoutError,
     Message,
@@ -23,6 +25,7 @@ from trio_chatsse import (
     RateLimitError,
     Reasoning,
     ReasoningContentDelta,
+    ReasoningDetail,
     ReasoningText,
     Refusal,
     RefusalDelta,
@@ -39,6 +42,35 @@ EVENTS: list[trio_chatsse.Event] = [
     OutputItemDone(item=Message(content=[OutputText(text="hi"), Refusal(refusal="no")])),
     OutputItemDone(item=Reasoning(content=[ReasoningText(text="hmm")])),
     OutputItemDone(item=FunctionCall(call_id="c", name="f", arguments="{}")),
+    OutputItemAdded(item=FunctionCall(call_id="c", name="f", arguments=""), output_index=2),
+    FunctionCallArgumentsDelta(delta='{"a"', output_index=2, call_id="c"),
+    FunctionCallArgumentsDone(arguments='{"a": 1}', name="f", output_index=2, call_id="c"),
+    OutputItemDone(
+        item=FunctionCall(
+            call_id="c",
+            name="f",
+            arguments='{"a": 1}',
+            provider_fields={"extra_content": {"google": {"thought_signature": "s=="}}},
+        ),
+        output_index=2,
+    ),
+    OutputItemDone(
+        item=Reasoning(
+            content=[ReasoningText(text="hmm")],
+            text_field="reasoning",
+            details=[
+                ReasoningDetail(type="reasoning.text", text="hmm", signature="sig", index=0),
+                ReasoningDetail.model_validate(
+                    {"type": "reasoning.encrypted", "data": "x", "k": 1}
+                ),
+            ],
+        ),
+        output_index=0,
+    ),
+    OutputItemDone(
+        item=Message(content=[OutputText(text="hi")], provider_fields={"extra_content": {"g": 1}}),
+        output_index=1,
+    ),
     Completed(
         response_id="r",
         token_usage=TokenUsage(input_tokens=1, total_tokens=1),
@@ -60,6 +92,12 @@ def test_type_tags_follow_the_responses_api() -> None:
         "response.output_text.delta",
         "response.refusal.delta",
         "response.reasoning_text.delta",
+        "response.output_item.done",
+        "response.output_item.done",
+        "response.output_item.done",
+        "response.output_item.added",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
         "response.output_item.done",
         "response.output_item.done",
         "response.output_item.done",

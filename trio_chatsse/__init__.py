@@ -5,7 +5,7 @@ Everything public is imported from here; the ``_modules`` are private.
 
 from __future__ import annotations
 
-from ._chunks import ChatChunkParser, ParserState, ToolCallsOnStop
+from ._chunks import ChatChunkParser, ParserState
 from ._errors import (
     ChatSSEError,
     ContextWindowExceeded,
@@ -22,6 +22,8 @@ from ._models import (
     Completed,
     Event,
     FunctionCall,
+    FunctionCallArgumentsDelta,
+    FunctionCallArgumentsDone,
     Item,
     Message,
     OutputItemAdded,
@@ -30,6 +32,7 @@ from ._models import (
     OutputTextDelta,
     Reasoning,
     ReasoningContentDelta,
+    ReasoningDetail,
     ReasoningText,
     Refusal,
     RefusalDelta,
@@ -44,6 +47,8 @@ from ._stream import (
     StreamTelemetry,
     open_event_stream,
 )
+from ._tool_calls import ToolCallsOnStop
+from ._turns import ReasoningPolicy, assistant_message, parse_partial_json
 
 __version__ = "0.1.0"
 
@@ -59,6 +64,8 @@ __all__ = [
     "Event",
     "EventTooLargeError",
     "FunctionCall",
+    "FunctionCallArgumentsDelta",
+    "FunctionCallArgumentsDone",
     "HTTPStatusError",
     "IdleTimeoutError",
     "Item",
@@ -73,6 +80,8 @@ __all__ = [
     "RateLimitError",
     "Reasoning",
     "ReasoningContentDelta",
+    "ReasoningDetail",
+    "ReasoningPolicy",
     "ReasoningText",
     "Refusal",
     "RefusalDelta",
@@ -84,6 +93,8 @@ __all__ = [
     "TokenUsage",
     "ToolCallsOnStop",
     "__version__",
+    "assistant_message",
     "open_chat_stream",
     "open_event_stream",
+    "parse_partial_json",
 ]

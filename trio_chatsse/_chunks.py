@@ -11,13 +11,17 @@ Only ``choices[]`` entries with ``index`` 0 (or no index) feed the items; a chun
 
 * Reasoning and text fragments open their item on first sight (``OutputItemAdded``), then
   become ``ReasoningContentDelta`` / ``OutputTextDelta`` events. The fragments are kept in
-  lists and joined once, when the item is done.
-* Tool-call fragments produce no event until the finish: they are matched to a call by
-  ``index`` (real streams send ``id`` and ``name`` only in the first fragment), else by ``id``,
-  else by arrival order (a named fragment starts a call, an unnamed one continues the last).
+  lists and joined once, when the item is done. The provider state an agent loop must send
+  back rides along: which field the reasoning came in, OpenRouter's ``reasoning_details``
+  (merged from their pieces), Gemini's ``extra_content`` on a delta.
+* Tool-call fragments go to the :class:`~trio_chatsse._tool_calls.ToolCallAssembler`, which
+  matches them to calls and, with ``stream_tool_arguments``, makes their live events.
 * ``finish_reason`` closes the items: reasoning, then the tool calls in order of first
   appearance, then the message. ``Completed`` waits for ``[DONE]`` (or end of input) so that
   a ``usage`` chunk sent after the finish still reaches it.
+* With ``stream_tool_arguments`` each item event carries its ``output_index``, counted in the
+  order of the added events, as in the Responses API; without it the events are exactly the
+  reference's and ``output_index`` stays ``None``.
 * An error (an ``{"error": ...}`` chunk, ``finish_reason: "error"``, a context overflow) ends
   the stream: it is stored in :attr:`ChatChunkParser.error` after the events returned before
   it, and every later input is ignored.
@@ -28,12 +32,13 @@ from __future__ import annotations
 import json
 import logging
 from enum import Enum
-from typing import Literal
+
+from pydantic import JsonValue
 
 from ._errors import ChatSSEError, ContextWindowExceeded, ProviderError, RateLimitError, StreamError
 from ._models import (
     Completed,
-    FunctionCall,
+    Event,
     Message,
     OutputItemAdded,
     OutputItemDone,
@@ -41,19 +46,17 @@ from ._models import (
     OutputTextDelta,
     Reasoning,
     ReasoningContentDelta,
+    ReasoningDetail,
     ReasoningText,
     Refusal,
     RefusalDelta,
     TokenUsage,
 )
+from ._tool_calls import ToolCallAssembler, ToolCallsOnStop
 
 __all__ = ["ChatChunkParser", "ParserState", "ToolCallsOnStop"]
 
 logger = logging.getLogger(__name__)
-
-ToolCallsOnStop = Literal["emit", "drop"]
-_Event = OutputItemAdded | OutputTextDelta | RefusalDelta | ReasoningContentDelta
-_AnyEvent = _Event | OutputItemDone | Completed
 
 _KNOWN_FINISHES = frozenset(
     {"stop", "tool_calls", "function_call", "length", "content_filter", "error", "end_turn"}
@@ -84,27 +87,6 @@ class ParserState(Enum):
     FAILED = "failed"
 
 
-class _ToolCall:
-    """A tool call being assembled from fragments."""
-
-    __slots__ = ("arguments", "call_id", "name")
-
-    def __init__(self) -> None:
-        self.call_id = ""
-        self.name = ""
-        self.arguments: list[str] = []
-
-    def is_complete(self) -> bool:
-        """A name, and arguments that parse as JSON."""
-        if not self.name or not self.arguments:
-            return False
-        try:
-            json.loads("".join(self.arguments))
-        except ValueError:
-            return False
-        return True
-
-
 class ChatChunkParser:
     """Turns the ``data`` of each SSE event of a Chat Completions stream into events.
 
@@ -121,10 +103,19 @@ class ChatChunkParser:
         token_limit_set: Whether the request set ``max_tokens`` / ``max_completion_tokens``.
             Then ``finish_reason: "length"`` is a normal end; otherwise it means the context
             window overflowed and raises :class:`~trio_chatsse.ContextWindowExceeded`.
+        stream_tool_arguments: Make each tool call's events live: an ``OutputItemAdded``
+            once it has a name, a ``FunctionCallArgumentsDelta`` per piece of its arguments,
+            and a ``FunctionCallArgumentsDone`` before its ``OutputItemDone``; every item event
+            then carries its ``output_index``. Off by default: tool calls come out only as
+            done items, as in the reference.
     """
 
     def __init__(
-        self, *, tool_calls_on_stop: ToolCallsOnStop = "emit", token_limit_set: bool = False
+        self,
+        *,
+        tool_calls_on_stop: ToolCallsOnStop = "emit",
+        token_limit_set: bool = False,
+        stream_tool_arguments: bool = False,
     ) -> None:
         if tool_calls_on_stop not in ("emit", "drop"):
             raise ValueError(
@@ -132,6 +123,7 @@ class ChatChunkParser:
             )
         self.tool_calls_on_stop = tool_calls_on_stop
         self.token_limit_set = token_limit_set
+        self.stream_tool_arguments = stream_tool_arguments
         #: Where the parser is; see :class:`ParserState`.
         self.state = ParserState.STREAMING
         #: Why the stream failed, once :attr:`state` is ``FAILED``.
@@ -142,15 +134,23 @@ class ChatChunkParser:
         self._text: list[str] | None = None
         self._refusal: list[str] | None = None
         self._reasoning: list[str] | None = None
-        self._calls: list[_ToolCall] = []
+        self._reasoning_field: str | None = None
+        self._details: list[_DetailBuilder] = []
+        self._message_fields: dict[str, JsonValue] = {}
         self._saw_tool_calls = False
-        self._calls_by_index: dict[int, _ToolCall] = {}
-        self._calls_by_id: dict[str, _ToolCall] = {}
-        self._out: list[_AnyEvent] = []
+        self._next_index = 0
+        self._message_index: int | None = None
+        self._reasoning_index: int | None = None
+        self._tools = ToolCallAssembler(
+            live=stream_tool_arguments,
+            tool_calls_on_stop=tool_calls_on_stop,
+            allocate=self._allocate,
+        )
+        self._out: list[Event] = []
 
     # -- public verbs -------------------------------------------------------------------------
 
-    def feed(self, data: str, event: str = "message") -> list[_AnyEvent]:
+    def feed(self, data: str, event: str = "message") -> list[Event]:
         """Take the ``data`` (and ``event`` type) of one SSE event; return the events it made."""
         if self.state is ParserState.COMPLETED or self.state is ParserState.FAILED:
             return []
@@ -178,7 +178,7 @@ class ChatChunkParser:
         self._on_chunk(chunk)
         return out
 
-    def end(self) -> list[_AnyEvent]:
+    def end(self) -> list[Event]:
         """Signal end of input.
 
         After a finish (with no ``[DONE]``) this completes the stream normally. With no
@@ -247,33 +247,50 @@ class ChatChunkParser:
         tool_calls = delta.get("tool_calls")
         if tool_calls and type(tool_calls) is list:
             self._saw_tool_calls = True
-            self._on_tool_calls(tool_calls)
+            for fragment in tool_calls:
+                if type(fragment) is dict:
+                    self._tools.feed(fragment, self._out, self._response_id)
         elif not self._saw_tool_calls:
             function_call = delta.get("function_call")
             if type(function_call) is dict:
                 # The legacy single-call form; ignored beside tool_calls (llama.cpp sends
                 # both with the same pieces).
-                self._on_tool_call({"index": -1, "function": function_call})
+                fragment = {"index": -1, "function": function_call}
+                self._tools.feed(fragment, self._out, self._response_id)
+        extra_content = delta.get("extra_content")
+        if extra_content is not None:
+            # Gemini's thought signature on a text delta; it goes back on the message.
+            self._message_fields["extra_content"] = extra_content  # type: ignore[assignment]  # parsed JSON
 
     def _on_reasoning(self, holder: dict[str, object], *, only_reasoning: bool = False) -> None:
         # One field per delta, the first that holds text: OpenRouter repeats the same text in
         # "reasoning" and "reasoning_details", which must not be doubled.
+        field: str | None = "reasoning"
         text = _reasoning_text(holder.get("reasoning"))
+        details = None if only_reasoning else holder.get("reasoning_details")
+        if type(details) is not list:
+            details = None
         if not text and not only_reasoning:
+            field = "reasoning_content"
             text = _reasoning_text(holder.get("reasoning_content"))
-            if not text:
-                details = holder.get("reasoning_details")
-                if type(details) is list:
-                    text = "".join(
-                        d["text"] for d in details if type(d) is dict and type(d.get("text")) is str
-                    )
-        if not text:
+            if not text and details:
+                field = None  # sent back as the details themselves
+                text = "".join(
+                    d["text"] for d in details if type(d) is dict and type(d.get("text")) is str
+                )
+        if not text and not details:
             return
         if self._reasoning is None:
             self._reasoning = []
-            self._out.append(OutputItemAdded(item=Reasoning()))
-        self._reasoning.append(text)
-        self._out.append(ReasoningContentDelta(delta=text))
+            self._reasoning_index = self._allocate_if_live()
+            self._out.append(OutputItemAdded(item=Reasoning(), output_index=self._reasoning_index))
+        if details:
+            _merge_details(self._details, details)
+        if text:
+            if self._reasoning_field is None:
+                self._reasoning_field = field
+            self._reasoning.append(text)
+            self._out.append(ReasoningContentDelta(delta=text))
 
     def _on_content(self, content: object) -> None:
         if type(content) is str:
@@ -289,7 +306,7 @@ class ChatChunkParser:
         if self._text is None:
             self._text = []
             if self._refusal is None:
-                self._out.append(OutputItemAdded(item=Message()))
+                self._open_message()
         self._text.append(text)
         self._out.append(OutputTextDelta(delta=text))
 
@@ -297,86 +314,22 @@ class ChatChunkParser:
         if self._refusal is None:
             self._refusal = []
             if self._text is None:
-                self._out.append(OutputItemAdded(item=Message()))
+                self._open_message()
         self._refusal.append(refusal)
         self._out.append(RefusalDelta(delta=refusal))
 
-    # -- tool calls ---------------------------------------------------------------------------
+    def _open_message(self) -> None:
+        self._message_index = self._allocate_if_live()
+        self._out.append(OutputItemAdded(item=Message(), output_index=self._message_index))
 
-    def _on_tool_calls(self, fragments: list[object]) -> None:
-        for fragment in fragments:
-            if type(fragment) is dict:
-                self._on_tool_call(fragment)
+    def _allocate(self) -> int:
+        """The next ``output_index``, in order of the added events."""
+        index = self._next_index
+        self._next_index += 1
+        return index
 
-    def _on_tool_call(self, fragment: dict[str, object]) -> None:
-        function = fragment.get("function")
-        if type(function) is not dict:
-            function = {}
-        call_id = fragment.get("id")
-        call_id = call_id if type(call_id) is str else ""
-        name = function.get("name")
-        name = name if type(name) is str else ""
-        call = self._find_call(fragment.get("index"), call_id, name)
-        if call_id and not call.call_id:
-            call.call_id = call_id
-            self._calls_by_id[call_id] = call
-        if name and not call.name:
-            call.name = name
-        arguments = function.get("arguments")
-        if type(arguments) is str:
-            if arguments:
-                call.arguments.append(arguments)
-        elif arguments is not None:
-            # Some servers send the arguments as a JSON object rather than JSON text.
-            call.arguments.append(json.dumps(arguments))
-
-    def _find_call(self, index: object, call_id: str, name: str) -> _ToolCall:
-        if type(index) is int:
-            call = self._calls_by_index.get(index)
-            # The same index with a different id is a new call (servers that number every
-            # call 0); llama.cpp repeats the same id on every fragment, which stays one call.
-            if call is not None and not (call_id and call.call_id and call_id != call.call_id):
-                return call
-            call = self._calls_by_id.get(call_id) if call_id else None
-            if call is None:
-                call = self._new_call()
-            self._calls_by_index[index] = call
-            return call
-        if call_id:
-            call = self._calls_by_id.get(call_id)
-            return call if call is not None else self._new_call()
-        if name or not self._calls:
-            return self._new_call()
-        return self._calls[-1]
-
-    def _new_call(self) -> _ToolCall:
-        call = _ToolCall()
-        self._calls.append(call)
-        return call
-
-    def _done_calls(self, finish_reason: str) -> list[FunctionCall]:
-        complete_only = finish_reason not in ("tool_calls", "function_call")
-        done = []
-        for position, call in enumerate(self._calls):
-            if complete_only and not call.is_complete():
-                logger.debug("dropping a partial tool call at finish_reason %r", finish_reason)
-                continue
-            if complete_only and finish_reason == "stop" and self.tool_calls_on_stop == "drop":
-                logger.warning(
-                    "dropping complete-looking tool call %r at finish_reason 'stop' "
-                    "(tool_calls_on_stop='drop')",
-                    call.name,
-                )
-                continue
-            call_id = call.call_id or self._generated_call_id(position)
-            done.append(
-                FunctionCall(call_id=call_id, name=call.name, arguments="".join(call.arguments))
-            )
-        self._calls.clear()
-        return done
-
-    def _generated_call_id(self, position: int) -> str:
-        return f"call_{self._response_id}_{position}" if self._response_id else f"call_{position}"
+    def _allocate_if_live(self) -> int | None:
+        return self._allocate() if self.stream_tool_arguments else None
 
     # -- usage, finish, errors ----------------------------------------------------------------
 
@@ -420,22 +373,40 @@ class ChatChunkParser:
     def _finish(self, reason: str) -> None:
         out = self._out
         if self._reasoning is not None:
-            text = "".join(self._reasoning)
-            out.append(OutputItemDone(item=Reasoning(content=[ReasoningText(text=text)])))
-        calls = self._done_calls(reason)
-        out.extend(OutputItemDone(item=call) for call in calls)
-        if self._text is not None or self._refusal is not None:
+            out.append(
+                OutputItemDone(item=self._reasoning_item(), output_index=self._reasoning_index)
+            )
+        calls, unnamed = self._tools.finish(reason, out, self._response_id)
+        has_message = self._text is not None or self._refusal is not None
+        if has_message:
             content: list[OutputText | Refusal] = []
             if self._text is not None:
                 content.append(OutputText(text="".join(self._text)))
             if self._refusal is not None:
                 content.append(Refusal(refusal="".join(self._refusal)))
-            out.append(OutputItemDone(item=Message(content=content)))
+            message = Message(content=content, provider_fields=self._message_fields)
+            out.append(OutputItemDone(item=message, output_index=self._message_index))
         self._reasoning = self._text = self._refusal = None
+        if unnamed and not calls and not has_message and reason in ("tool_calls", "function_call"):
+            self._fail(
+                StreamError(
+                    f"the server sent {unnamed} tool call(s) without a function name and "
+                    "nothing else: no usable answer"
+                )
+            )
+            return
         self._finish_reason = "tool_calls" if calls else reason
         self.state = ParserState.FINISHED
 
-    def _complete(self) -> list[_AnyEvent]:
+    def _reasoning_item(self) -> Reasoning:
+        text = "".join(self._reasoning or ())
+        return Reasoning(
+            content=[ReasoningText(text=text)] if text else [],
+            text_field=self._reasoning_field,
+            details=[detail.build() for detail in self._details],
+        )
+
+    def _complete(self) -> list[Event]:
         out = self._out = []
         if self.state is ParserState.STREAMING:
             # [DONE] with no finish_reason: the server ended the stream on purpose.
@@ -521,3 +492,59 @@ def _reasoning_text(value: object) -> str:
 
 def _int(value: object) -> int:
     return value if type(value) is int else 0
+
+
+class _DetailBuilder:
+    """One ``reasoning_details`` entry being merged from its streamed pieces."""
+
+    __slots__ = ("fields", "parts")
+
+    def __init__(self, entry: dict[str, object]) -> None:
+        self.fields = {key: value for key, value in entry.items() if value is not None}
+        self.parts: dict[str, list[str]] = {}
+
+    def matches(self, entry: dict[str, object]) -> bool:
+        """A piece of this entry: the same ``type`` and the same (present) ``index``."""
+        index = entry.get("index")
+        return (
+            index is not None
+            and index == self.fields.get("index")
+            and entry.get("type") == self.fields.get("type")
+        )
+
+    def add(self, entry: dict[str, object]) -> None:
+        for key, value in entry.items():
+            if value is None:
+                continue
+            if key in _DETAIL_TEXT_KEYS and type(value) is str:
+                parts = self.parts.get(key)
+                if parts is None:
+                    first = self.fields.get(key)
+                    parts = self.parts[key] = [first] if type(first) is str else []
+                parts.append(value)
+            else:
+                self.fields[key] = value  # later metadata wins: a signature comes last
+
+    def build(self) -> ReasoningDetail:
+        merged = dict(self.fields)
+        for key, parts in self.parts.items():
+            merged[key] = "".join(parts)
+        if type(merged.get("type")) is not str:
+            merged["type"] = "reasoning.unknown"
+        return ReasoningDetail.model_validate(merged)
+
+
+#: The keys of a reasoning detail whose streamed pieces are joined rather than replaced.
+_DETAIL_TEXT_KEYS = frozenset({"text", "summary", "data"})
+
+
+def _merge_details(merged: list[_DetailBuilder], entries: list[object]) -> None:
+    """Merge streamed ``reasoning_details`` pieces: a piece with the same ``type`` and
+    ``index`` as the last entry extends it; anything else (no index included) is a new entry."""
+    for entry in entries:
+        if type(entry) is not dict:
+            continue
+        if merged and merged[-1].matches(entry):
+            merged[-1].add(entry)
+        else:
+            merged.append(_DetailBuilder(entry))

@@ -22,6 +22,8 @@ from ._models import (
     Completed,
     Event,
     FunctionCall,
+    FunctionCallArgumentsDelta,
+    OutputItemAdded,
     OutputItemDone,
     OutputTextDelta,
     ReasoningContentDelta,
@@ -70,9 +72,19 @@ class Printer:
         elif isinstance(event, (OutputTextDelta, RefusalDelta)):
             self._end_reasoning()
             self._text(event.delta)
+        elif isinstance(event, OutputItemAdded) and isinstance(event.item, FunctionCall):
+            # stream_tool_arguments: the call's name now, its arguments as they come.
+            self._end_reasoning()
+            self._newline()
+            self._text(f"tool call {event.item.name} ({event.item.call_id}): ")
+        elif isinstance(event, FunctionCallArgumentsDelta):
+            self._text(event.delta)
         elif isinstance(event, OutputItemDone) and isinstance(event.item, FunctionCall):
             self._end_reasoning()
-            self._tool_call(event.item)
+            if event.output_index is None:
+                self._tool_call(event.item)
+            else:
+                self._newline()
         elif isinstance(event, Completed):
             self._end_reasoning()
             self._newline()
@@ -193,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="show reasoning on stderr",
     )
     chat.add_argument("--jsonl", action="store_true", help="print one JSON event per line")
+    chat.add_argument(
+        "--stream-tool-arguments",
+        action="store_true",
+        help="show tool calls as their arguments stream (with --jsonl: their live events)",
+    )
     return parser
 
 
@@ -309,6 +326,7 @@ async def run_chat(
             messages=messages,
             idle_timeout=args.idle_timeout,
             max_retries=args.max_retries,
+            stream_tool_arguments=args.stream_tool_arguments,
             extra_body=extra,
         ) as stream:
             async for event in stream:
@@ -334,8 +352,14 @@ async def run_demo(printer: Printer, new_client: Callable[..., HTTPClient]) -> N
             reasoning="The user asks about the weather in Paris. I should call get_weather.",
             text="Let me look that up for you.",
             tool_calls=[
-                ScriptedToolCall("get_weather", '{"city": "Paris"}', call_id="call_demo_1")
+                ScriptedToolCall(
+                    "get_weather",
+                    '{"city": "Paris", "units": "celsius"}',
+                    call_id="call_demo_1",
+                    extra_content={"google": {"thought_signature": "EjQKMgEMOdbH..."}},
+                )
             ],
+            fragment_size=6,
         ),
         Reply(text="It is 18 °C and sunny in Paris: a fine day for a walk along the Seine.\n"),
         Reply(text="This answer will stall halfway", stall=5.0, stall_after=4),
@@ -345,29 +369,35 @@ async def run_demo(printer: Printer, new_client: Callable[..., HTTPClient]) -> N
             error_after=3,
         ),
     ]
-    async with open_chat_server(*replies) as server:
+    # The server plays Gemini 3: it signs the tool call and refuses a next request without
+    # the signature, as the real one does.
+    async with open_chat_server(*replies, require_state_back=True) as server:
         async with new_client(base_url=server.base_url) as http:
             messages: list[dict[str, object]] = [
                 {"role": "user", "content": "What's the weather in Paris?"}
             ]
             printer.note(
-                f"# embedded server at {server.base_url}\n# 1. reasoning, text and a tool call"
+                f"# embedded server at {server.base_url}\n"
+                "# 1. reasoning, text, and a tool call whose arguments stream"
             )
             async with open_chat_stream(
-                http, model="demo", messages=messages, tools=DEMO_TOOLS
+                http, model="demo", messages=messages, tools=DEMO_TOOLS, stream_tool_arguments=True
             ) as stream:
                 async for event in stream:
                     printer.event(event)
             call = stream.tool_calls[0]
             messages += [
-                {"role": "assistant", "content": stream.text, "tool_calls": [_wire_call(call)]},
+                stream.assistant_message(),  # with the call's thought signature
                 {
                     "role": "tool",
                     "tool_call_id": call.call_id,
                     "content": '{"temp_c": 18, "sky": "sunny"}',
                 },
             ]
-            printer.note("# 2. the tool result goes back; the answer streams")
+            printer.note(
+                "# 2. the tool result goes back with stream.assistant_message() "
+                "(signature included); the answer streams"
+            )
             async with open_chat_stream(http, model="demo", messages=messages) as stream:
                 async for event in stream:
                     printer.event(event)
@@ -389,11 +419,3 @@ async def _demo_fault(http: HTTPClient, printer: Printer, *, idle_timeout: float
                 printer.event(event)
     except (IdleTimeoutError, ProviderError, HTTPStatusError) as exc:
         printer.note(f"\n  -> caught {type(exc).__name__} after {events} events: {exc.message}")
-
-
-def _wire_call(call: FunctionCall) -> dict[str, object]:
-    return {
-        "id": call.call_id,
-        "type": "function",
-        "function": {"name": call.name, "arguments": call.arguments},
-    }

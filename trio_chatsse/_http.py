@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from ._chunks import ChatChunkParser, ToolCallsOnStop, error_from_object
+from ._chunks import ChatChunkParser, error_from_object
 from ._clients import ClientLibrary, library_of
 from ._errors import (
     ChatSSEError,
@@ -31,6 +31,7 @@ from ._stream import (
     _run_stream,
     check_stream_args,
 )
+from ._tool_calls import ToolCallsOnStop
 
 if TYPE_CHECKING:
     import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
@@ -62,6 +63,7 @@ async def open_chat_stream(
     idle_timeout: float = 300.0,
     max_retries: int = 2,
     tool_calls_on_stop: ToolCallsOnStop = "emit",
+    stream_tool_arguments: bool = False,
     include_usage: bool = True,
     extra_body: Mapping[str, object] | None = None,
     headers: Mapping[str, str] | None = None,
@@ -99,6 +101,13 @@ async def open_chat_stream(
             with exponential backoff and jitter, honouring ``Retry-After``. Only before the
             body is handed on: never once events could have reached you.
         tool_calls_on_stop: ``"emit"`` or ``"drop"``; see :class:`~trio_chatsse.ChatChunkParser`.
+        stream_tool_arguments: Show tool calls as they stream (an option of this library,
+            never sent to the server): each call gives an
+            :class:`~trio_chatsse.OutputItemAdded` as soon as it has a name, a
+            :class:`~trio_chatsse.FunctionCallArgumentsDelta` per piece of its arguments and
+            a :class:`~trio_chatsse.FunctionCallArgumentsDone` before its
+            :class:`~trio_chatsse.OutputItemDone`, and every item event carries its
+            ``output_index``. Off by default: tool calls come only as done items.
         include_usage: Send ``stream_options.include_usage`` (turn off for servers that
             reject ``stream_options``).
         extra_body: More JSON fields for the request body; they win over everything else.
@@ -133,7 +142,11 @@ async def open_chat_stream(
     token_limit_set = any(
         body.get(key) is not None for key in ("max_tokens", "max_completion_tokens")
     )
-    parser = ChatChunkParser(tool_calls_on_stop=tool_calls_on_stop, token_limit_set=token_limit_set)
+    parser = ChatChunkParser(
+        tool_calls_on_stop=tool_calls_on_stop,
+        token_limit_set=token_limit_set,
+        stream_tool_arguments=stream_tool_arguments,
+    )
     response = await _send_with_retries(client, library, body, headers, max_retries)
     try:
         source = await _body_source(response, library, idle_timeout)

@@ -6,15 +6,17 @@ familiar JSON line. All of these names are re-exported from :mod:`trio_chatsse`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, final
+from typing import Annotated, Any, Literal, final
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
 
 __all__ = [
     "Completed",
     "Event",
     "EVENT_ADAPTER",
     "FunctionCall",
+    "FunctionCallArgumentsDelta",
+    "FunctionCallArgumentsDone",
     "Item",
     "Message",
     "OutputItemAdded",
@@ -23,6 +25,7 @@ __all__ = [
     "OutputTextDelta",
     "Reasoning",
     "ReasoningContentDelta",
+    "ReasoningDetail",
     "ReasoningText",
     "Refusal",
     "RefusalDelta",
@@ -32,6 +35,19 @@ __all__ = [
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, use_attribute_docstrings=True, extra="forbid")
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def _is_empty(value: object) -> bool:
+    return not value
+
+
+# Fields added after the first release are left out of a dump while unset, so that the JSON
+# of every event that does not use them is exactly what it was (and stays short).
+_NONE_OMITTED: Any = Field(default=None, exclude_if=_is_none)
 
 
 @final
@@ -87,11 +103,49 @@ class Message(_Model):
     role: Literal["assistant"] = "assistant"
     content: list[Annotated[OutputText | Refusal, Field(discriminator="type")]] = []
     """The text (and any refusal) of the message."""
+    provider_fields: dict[str, JsonValue] = Field(default_factory=dict, exclude_if=_is_empty)
+    """Opaque state the server sent beside the text, such as Gemini's ``extra_content`` (a
+    thought signature) on a delta, to be sent back as it came. Left out of the JSON when
+    empty."""
+
+
+@final
+class ReasoningDetail(BaseModel):
+    """One entry of OpenRouter's ``reasoning_details``, merged from its streamed pieces.
+
+    OpenRouter streams each entry in pieces that share its ``type`` and ``index`` (the text in
+    fragments, a ``signature`` on a late one) and asks for the merged entries back unmodified
+    so that reasoning survives tool calls (Anthropic and Gemini models behind it need it).
+    Keys not listed here are kept too. Unset fields are left out of the JSON.
+    """
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True, extra="allow")
+
+    type: str
+    """``reasoning.text``, ``reasoning.summary`` or ``reasoning.encrypted``."""
+    text: str | None = _NONE_OMITTED
+    """The reasoning text (``reasoning.text``)."""
+    summary: str | None = _NONE_OMITTED
+    """The summary text (``reasoning.summary``)."""
+    data: str | None = _NONE_OMITTED
+    """Encrypted reasoning, opaque (``reasoning.encrypted``)."""
+    signature: str | None = _NONE_OMITTED
+    """A signature that the provider checks when the entry comes back."""
+    format: str | None = _NONE_OMITTED
+    """The provider's format of the entry (``anthropic-claude-v1``, ``google-gemini-v1``...)."""
+    index: int | None = _NONE_OMITTED
+    """The entry's position; the streamed pieces of one entry share it."""
+    id: str | None = _NONE_OMITTED
+    """The entry's id, when the provider gives one."""
 
 
 @final
 class Reasoning(_Model):
-    """The model's reasoning ("thinking") text. Empty when added; whole when done."""
+    """The model's reasoning ("thinking"). Empty when added; whole when done.
+
+    Besides the text it keeps the provider state that the next request of an agent loop may
+    have to carry back (see :func:`~trio_chatsse.assistant_message`).
+    """
 
     type: Literal["reasoning"] = "reasoning"
     id: str = ""
@@ -100,6 +154,12 @@ class Reasoning(_Model):
     """Always empty, as Chat Completions streams send no summaries."""
     content: list[ReasoningText] = []
     """The reasoning text, as one joined part."""
+    text_field: str | None = _NONE_OMITTED
+    """The delta field the text came in (``reasoning_content`` from DeepSeek, vLLM and
+    llama.cpp; ``reasoning`` from OpenRouter, Groq and Ollama), which is where the next request
+    must put it back: Groq rejects ``reasoning_content``, Ollama and vLLM read ``reasoning``."""
+    details: list[ReasoningDetail] = Field(default_factory=list, exclude_if=_is_empty)
+    """OpenRouter's ``reasoning_details``, each entry merged from its pieces."""
 
 
 @final
@@ -115,6 +175,18 @@ class FunctionCall(_Model):
     """The function to call."""
     arguments: str
     """The arguments as the model wrote them, as JSON text (not parsed)."""
+    provider_fields: dict[str, JsonValue] = Field(default_factory=dict, exclude_if=_is_empty)
+    """The keys of the server's tool call beside ``id``, ``type`` and ``function``, kept to be
+    sent back as they came: Gemini's ``extra_content`` with its thought signature, which
+    Gemini 3 requires on the next request. Left out of the JSON when empty."""
+
+    @property
+    def thought_signature(self) -> str | None:
+        """Gemini's ``extra_content.google.thought_signature``, when the call has one."""
+        extra = self.provider_fields.get("extra_content")
+        google = extra.get("google") if isinstance(extra, dict) else None
+        signature = google.get("thought_signature") if isinstance(google, dict) else None
+        return signature if isinstance(signature, str) else None
 
 
 Item = Annotated[Message | Reasoning | FunctionCall, Field(discriminator="type")]
@@ -123,11 +195,16 @@ Item = Annotated[Message | Reasoning | FunctionCall, Field(discriminator="type")
 
 @final
 class OutputItemAdded(_Model):
-    """A message or reasoning item has started; its deltas follow."""
+    """An item has started: a message or a reasoning, whose deltas follow, or (with
+    ``stream_tool_arguments=True``) a tool call, whose argument deltas follow."""
 
     type: Literal["response.output_item.added"] = "response.output_item.added"
     item: Item
-    """The new item, still empty."""
+    """The new item, still empty (a tool call has its name and call id, no arguments)."""
+    output_index: int | None = _NONE_OMITTED
+    """The item's position in the response's output, in order of the added events, as in the
+    Responses API; ``None`` (and left out of the JSON) on a Chat Completions stream read
+    without ``stream_tool_arguments``, whose events stay the reference's."""
 
 
 @final
@@ -160,12 +237,54 @@ class ReasoningContentDelta(_Model):
 
 
 @final
+class FunctionCallArgumentsDelta(_Model):
+    """New text of a tool call's arguments (only with ``stream_tool_arguments=True``).
+
+    The deltas of one call, joined, are its whole arguments. They are JSON only once whole;
+    :func:`~trio_chatsse.parse_partial_json` reads a prefix for live display.
+    """
+
+    type: Literal["response.function_call_arguments.delta"] = (
+        "response.function_call_arguments.delta"
+    )
+    delta: str
+    """The new text of the arguments."""
+    output_index: int
+    """The call's position in the output (its :class:`OutputItemAdded` has the same)."""
+    call_id: str
+    """The call's id, as in its :class:`OutputItemAdded`."""
+    item_id: str | None = _NONE_OMITTED
+    """The item's id, on a Responses API stream."""
+
+
+@final
+class FunctionCallArgumentsDone(_Model):
+    """A tool call's arguments are complete (only with ``stream_tool_arguments=True``);
+    its :class:`OutputItemDone` follows."""
+
+    type: Literal["response.function_call_arguments.done"] = "response.function_call_arguments.done"
+    arguments: str
+    """The whole arguments, as JSON text."""
+    name: str
+    """The function's name."""
+    output_index: int
+    """The call's position in the output."""
+    call_id: str
+    """The call's id."""
+    item_id: str | None = _NONE_OMITTED
+    """The item's id, on a Responses API stream."""
+
+
+@final
 class OutputItemDone(_Model):
     """An item is complete: a whole message, a whole reasoning, or a tool call."""
 
     type: Literal["response.output_item.done"] = "response.output_item.done"
     item: Item
     """The complete item."""
+    output_index: int | None = _NONE_OMITTED
+    """The item's position in the output, as in its :class:`OutputItemAdded`; ``None`` (and
+    left out of the JSON) on a Chat Completions stream read without ``stream_tool_arguments``."""
 
 
 @final
@@ -189,6 +308,8 @@ Event = Annotated[
     | OutputTextDelta
     | RefusalDelta
     | ReasoningContentDelta
+    | FunctionCallArgumentsDelta
+    | FunctionCallArgumentsDone
     | OutputItemDone
     | Completed,
     Field(discriminator="type"),

@@ -30,10 +30,12 @@ from typing import TYPE_CHECKING, Protocol, final
 
 import trio
 
-from ._chunks import ChatChunkParser, ParserState, ToolCallsOnStop
+from ._chunks import ChatChunkParser, ParserState
 from ._errors import IdleTimeoutError, StreamError
 from ._models import Completed, Event, FunctionCall, Message, OutputItemDone, OutputText, TokenUsage
 from ._sse import DEFAULT_MAX_EVENT_SIZE, Comment, SSEDecoder
+from ._tool_calls import ToolCallsOnStop
+from ._turns import ReasoningPolicy, assistant_message
 
 if TYPE_CHECKING:
     from ._clients import HTTPResponse
@@ -204,6 +206,20 @@ class ChatStream:
     def usage(self) -> TokenUsage | None:
         """Token usage from the :class:`~trio_chatsse.Completed` event, once received."""
         return None if self.completed is None else self.completed.token_usage
+
+    def assistant_message(
+        self, *, reasoning: ReasoningPolicy = "with_tool_calls", reasoning_field: str | None = None
+    ) -> dict[str, object]:
+        """The assistant message to append to ``messages`` for the next request of a loop.
+
+        The text, the tool calls, and the provider state the next request needs (Gemini's
+        thought signatures, OpenRouter's ``reasoning_details``, DeepSeek's
+        ``reasoning_content`` after tool calls), each where its provider expects it. Call it
+        after the stream ended (``await stream.final()``). The same as
+        :func:`~trio_chatsse.assistant_message` over :attr:`output`; see there for the
+        arguments.
+        """
+        return assistant_message(self._output, reasoning=reasoning, reasoning_field=reasoning_field)
 
 
 class _Reader:
@@ -422,6 +438,7 @@ async def open_event_stream(
     idle_timeout: float = 300.0,
     tool_calls_on_stop: ToolCallsOnStop = "emit",
     token_limit_set: bool = False,
+    stream_tool_arguments: bool = False,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     telemetry: StreamTelemetry | None = None,
 ) -> AsyncGenerator[ChatStream, None]:
@@ -442,6 +459,8 @@ async def open_event_stream(
         token_limit_set: Whether the request set ``max_tokens``; then ``finish_reason:
             "length"`` ends the stream normally instead of raising
             :class:`~trio_chatsse.ContextWindowExceeded`.
+        stream_tool_arguments: Tool calls as they stream: see
+            :func:`~trio_chatsse.open_chat_stream`.
         max_event_size: The largest line or event accepted, in bytes.
         telemetry: Called once per read of the body; see :class:`StreamTelemetry`.
 
@@ -457,7 +476,9 @@ async def open_event_stream(
         response=None,
         idle_timeout=idle_timeout,
         parser=ChatChunkParser(
-            tool_calls_on_stop=tool_calls_on_stop, token_limit_set=token_limit_set
+            tool_calls_on_stop=tool_calls_on_stop,
+            token_limit_set=token_limit_set,
+            stream_tool_arguments=stream_tool_arguments,
         ),
         max_event_size=max_event_size,
         telemetry=telemetry,

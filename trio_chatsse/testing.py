@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -47,6 +48,9 @@ class ScriptedToolCall:
     """The arguments, as JSON text."""
     call_id: str | None = None
     """The call id; ``call_<n>`` when not given."""
+    extra_content: Mapping[str, object] | None = None
+    """Sent as the call's ``extra_content`` in its first fragment, as Gemini sends a thought
+    signature (``{"google": {"thought_signature": "..."}}``)."""
 
 
 @final
@@ -65,7 +69,10 @@ class Reply:
     reasoning: str = ""
     """Reasoning text, streamed before the text."""
     reasoning_field: str = "reasoning_content"
-    """The delta field that carries reasoning (``reasoning_content`` or ``reasoning``)."""
+    """Which delta field carries reasoning. One of ``reasoning_content`` (as DeepSeek, vLLM
+    and llama.cpp send it), ``reasoning`` (Groq, Ollama), or ``reasoning_details``
+    (OpenRouter's form: the text in ``reasoning`` and as ``reasoning.text`` pieces of
+    ``reasoning_details``, with a ``signature`` on a last piece)."""
     tool_calls: Sequence[ScriptedToolCall] = ()
     """Tool calls, streamed after the text."""
     finish_reason: str | None = None
@@ -123,17 +130,17 @@ class Reply:
             }
 
         out = [chunk({"role": "assistant", "content": ""})]
-        out += [
-            chunk({self.reasoning_field: p}) for p in _pieces(self.reasoning, self.fragment_size)
-        ]
+        out += [chunk(delta) for delta in self._reasoning_deltas()]
         out += [chunk({"content": p}) for p in _pieces(self.text, self.fragment_size)]
         for index, call in enumerate(self.tool_calls):
-            first = {
+            first: dict[str, object] = {
                 "index": index,
                 "id": call.call_id or f"call_{index}",
                 "type": "function",
                 "function": {"name": call.name, "arguments": ""},
             }
+            if call.extra_content is not None:
+                first["extra_content"] = dict(call.extra_content)
             out.append(chunk({"tool_calls": [first]}))
             out += [
                 chunk({"tool_calls": [{"index": index, "function": {"arguments": p}}]})
@@ -146,6 +153,27 @@ class Reply:
             usage_chunk["usage"] = self.token_usage()
             out.append(usage_chunk)
         return out
+
+    def _reasoning_deltas(self) -> list[dict[str, object]]:
+        pieces = _pieces(self.reasoning, self.fragment_size)
+        if self.reasoning_field != "reasoning_details":
+            return [{self.reasoning_field: p} for p in pieces]
+        deltas: list[dict[str, object]] = [
+            {"reasoning": p, "reasoning_details": [_detail(text=p)]} for p in pieces
+        ]
+        if pieces:
+            deltas.append({"reasoning_details": [_detail(text="", signature=self.signature())]})
+        return deltas
+
+    def signature(self) -> str:
+        """The ``signature`` of the streamed ``reasoning_details`` (OpenRouter's form)."""
+        return f"sig-{zlib.crc32(self.reasoning.encode()):08x}"
+
+    def reasoning_details(self) -> list[dict[str, object]] | None:
+        """The ``reasoning_details`` a client should send back, merged from the pieces."""
+        if self.reasoning_field != "reasoning_details" or not self.reasoning:
+            return None
+        return [_detail(text=self.reasoning, signature=self.signature())]
 
     def token_usage(self) -> dict[str, object]:
         """The ``usage`` object sent: about four characters per token."""
@@ -163,13 +191,19 @@ class Reply:
         """The non-streamed ``chat.completion`` object of the same answer."""
         message: dict[str, object] = {"role": "assistant", "content": self.text or None}
         if self.reasoning:
-            message[self.reasoning_field] = self.reasoning
+            details = self.reasoning_details()
+            if details is not None:
+                message["reasoning"] = self.reasoning
+                message["reasoning_details"] = details
+            else:
+                message[self.reasoning_field] = self.reasoning
         if self.tool_calls:
             message["tool_calls"] = [
                 {
                     "id": call.call_id or f"call_{i}",
                     "type": "function",
                     "function": {"name": call.name, "arguments": call.arguments},
+                    **({} if call.extra_content is None else {"extra_content": call.extra_content}),
                 }
                 for i, call in enumerate(self.tool_calls)
             ]
@@ -182,6 +216,10 @@ class Reply:
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": self.token_usage(),
         }
+
+
+def _detail(**fields: object) -> dict[str, object]:
+    return {"type": "reasoning.text", **fields, "format": "unknown", "index": 0}
 
 
 def _pieces(text: str, size: int) -> list[str]:
@@ -219,7 +257,12 @@ class ChatServer:
     """
 
     def __init__(
-        self, port: int, replies: Sequence[ReplySource], default: ReplySource, api_key: str | None
+        self,
+        port: int,
+        replies: Sequence[ReplySource],
+        default: ReplySource,
+        api_key: str | None,
+        require_state_back: bool = False,
     ) -> None:
         #: The port the server listens on.
         self.port = port
@@ -234,6 +277,9 @@ class ChatServer:
         self._replies: deque[ReplySource] = deque(replies)
         self._default = default
         self._api_key = api_key
+        #: Whether requests that leave out provider state this server sent are refused.
+        self.require_state_back = require_state_back
+        self._sent_state: dict[str, _SentState] = {}
         self._response_count = 0
         self._connection_closed = trio.Event()
 
@@ -297,9 +343,67 @@ class ChatServer:
             await ex.send_json(400, {"error": {"message": "the body is not a JSON object"}})
             return True
         self.requests.append(payload)
+        if self.require_state_back:
+            missing = self._missing_state(payload)
+            if missing is not None:
+                refusal = {"message": missing, "type": "invalid_request_error"}
+                await ex.send_json(400, {"error": refusal})
+                return True
         reply = self._next_reply(payload)
+        self._remember_state(reply)
         self._response_count += 1
         return await _play(ex, reply, payload, f"chatcmpl-{self._response_count}")
+
+    def _remember_state(self, reply: Reply) -> None:
+        """Note, per tool call id, the provider state a client must send back with the call."""
+        thinking = None
+        if reply.reasoning and reply.reasoning_field in ("reasoning_content", "reasoning"):
+            thinking = (reply.reasoning_field, reply.reasoning)
+        for index, call in enumerate(reply.tool_calls):
+            self._sent_state[call.call_id or f"call_{index}"] = _SentState(
+                call.extra_content, thinking, reply.reasoning_details()
+            )
+
+    def _missing_state(self, request: Mapping[str, object]) -> str | None:
+        """What the request's history lacks of the state sent with its tool calls, if any:
+        Gemini's, DeepSeek's and OpenRouter's rules, with their error messages."""
+        messages = request.get("messages")
+        for message in messages if isinstance(messages, list) else ():
+            calls = message.get("tool_calls") if isinstance(message, dict) else None
+            for call in calls if isinstance(calls, list) else ():
+                call_id = call.get("id") if isinstance(call, dict) else None
+                state = self._sent_state.get(call_id) if isinstance(call_id, str) else None
+                if state is None:
+                    continue
+                if state.extra_content is not None and call.get("extra_content") != dict(
+                    state.extra_content
+                ):
+                    return (
+                        "Function call is missing a thought_signature in functionCall parts. "
+                        "This is required for tools to work correctly."
+                    )
+                if (
+                    state.thinking is not None
+                    and message.get(state.thinking[0]) != (state.thinking[1])
+                ):
+                    return (
+                        f"The {state.thinking[0]} in the thinking mode must be passed back to "
+                        "the API."
+                    )
+                if state.details is not None and message.get("reasoning_details") != (
+                    state.details
+                ):
+                    return "reasoning_details must be passed back unmodified with tool calls."
+        return None
+
+
+@dataclass(frozen=True)
+class _SentState:
+    """The provider state a reply sent with a tool call."""
+
+    extra_content: Mapping[str, object] | None
+    thinking: tuple[str, str] | None
+    details: list[dict[str, object]] | None
 
 
 @dataclass
@@ -427,6 +531,7 @@ async def open_chat_server(
     *replies: ReplySource,
     default: ReplySource = _default_reply,
     api_key: str | None = None,
+    require_state_back: bool = False,
     host: str = "127.0.0.1",
     port: int = 0,
 ) -> AsyncGenerator[ChatServer, None]:
@@ -437,6 +542,11 @@ async def open_chat_server(
             of the request body returning one).
         default: The reply once the queue is empty; by default it echoes the last message.
         api_key: When set, requests without ``Authorization: Bearer <api_key>`` get a 401.
+        require_state_back: A fault to switch on: refuse with HTTP 400 any request whose
+            history carries a tool call this server sent without the provider state sent
+            with it, as the providers do: the call's ``extra_content`` (Gemini 3's thought
+            signature), the reasoning of that message in the field it was streamed in
+            (DeepSeek's thinking mode), or the merged ``reasoning_details`` (OpenRouter).
         host: The address to listen on (keep it on loopback).
         port: The port; 0 lets the system pick a free one.
 
@@ -445,7 +555,7 @@ async def open_chat_server(
     """
     listeners = await trio.open_tcp_listeners(port, host=host)
     bound = listeners[0].socket.getsockname()[1]
-    server = ChatServer(bound, replies, default, api_key)
+    server = ChatServer(bound, replies, default, api_key, require_state_back)
     async with open_background_nursery() as nursery:
         await nursery.start(trio.serve_listeners, server._serve_connection, listeners)
         yield server

@@ -30,11 +30,13 @@ def run_tool(call: FunctionCall) -> str:
 
 
 async def main() -> None:
+    # The server plays Gemini 3: a thought signature on the call, which must come back.
+    signed = {"google": {"thought_signature": "EjQKMgEM..."}}
     replies = [
-        Reply(tool_calls=[ScriptedToolCall("add", '{"a": 2, "b": 40}', call_id="call_1")]),
+        Reply(tool_calls=[ScriptedToolCall("add", '{"a": 2, "b": 40}', extra_content=signed)]),
         Reply(text="2 + 40 = 42"),
     ]
-    async with open_chat_server(*replies) as server:
+    async with open_chat_server(*replies, require_state_back=True) as server:
         async with httpx.AsyncClient(base_url=server.base_url) as http:
             messages: list[dict[str, object]] = [{"role": "user", "content": "What is 2 + 40?"}]
             while True:
@@ -45,23 +47,12 @@ async def main() -> None:
                 if not stream.tool_calls:
                     print(stream.text)
                     return
-                messages.append(
-                    {
-                        "role": "assistant",
-                        "content": stream.text or None,
-                        "tool_calls": [
-                            {
-                                "id": c.call_id,
-                                "type": "function",
-                                "function": {"name": c.name, "arguments": c.arguments},
-                            }
-                            for c in stream.tool_calls
-                        ],
-                    }
-                )
+                # Text, tool calls and the provider's state (here the signature), as it wants.
+                messages.append(stream.assistant_message())
                 for call in stream.tool_calls:
+                    result = run_tool(call)
                     messages.append(
-                        {"role": "tool", "tool_call_id": call.call_id, "content": run_tool(call)}
+                        {"role": "tool", "tool_call_id": call.call_id, "content": result}
                     )
 
 

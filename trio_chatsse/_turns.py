@@ -1,0 +1,141 @@
+"""The next turn of an agent loop: the assistant message to send back, from the done items.
+
+Pure functions over items (no I/O), so that sans-IO users get the same as
+:meth:`ChatStream.assistant_message <trio_chatsse.ChatStream.assistant_message>`.
+
+What each provider needs back (docs/providers.rst has the sources):
+
+* Gemini 3 (OpenAI compatibility): each tool call's ``extra_content`` (its thought signature)
+  on the same tool call, or HTTP 400. Kept in ``FunctionCall.provider_fields``; always sent.
+* OpenRouter: ``reasoning_details`` merged from the streamed pieces, unmodified, so that
+  reasoning survives tool calls (Anthropic and Gemini models behind it need it).
+* DeepSeek (thinking mode): the ``reasoning_content`` of an assistant message that made tool
+  calls, in every later request (HTTP 400 otherwise); on a message without tool calls it is
+  ignored. vLLM (Qwen3, MiniMax templates) and Ollama also read the reasoning of tool-call
+  turns, under ``reasoning``; llama.cpp under ``reasoning_content``; Groq rejects
+  ``reasoning_content`` with HTTP 400 but takes ``reasoning``. Each server reads the field it
+  writes, so the text goes back in the field it came in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import JsonValue
+from pydantic_core import from_json
+
+from ._models import FunctionCall, Item, Message, OutputText, Reasoning, Refusal
+
+__all__ = ["ReasoningPolicy", "assistant_message", "parse_partial_json"]
+
+ReasoningPolicy = Literal["with_tool_calls", "always", "never"]
+
+
+def assistant_message(
+    items: Iterable[Item],
+    *,
+    reasoning: ReasoningPolicy = "with_tool_calls",
+    reasoning_field: str | None = None,
+) -> dict[str, object]:
+    """The Chat Completions assistant message of a response, to append to ``messages``.
+
+    It holds ``role``, ``content`` (the joined text; ``None`` when the model wrote none but
+    called tools, ``""`` when it wrote nothing at all), ``refusal`` when there was one,
+    ``tool_calls`` (``id``, ``type``, ``function.name``, ``function.arguments``, and each
+    call's provider fields such as Gemini's ``extra_content``), the message's own provider
+    fields, and the reasoning state as the ``reasoning`` policy says.
+
+    Args:
+        items: The done items of a response (``stream.output``), in order.
+        reasoning: When to send the reasoning back: ``"with_tool_calls"`` (the default: only
+            on a message that calls tools, which DeepSeek requires and every other server
+            accepts or ignores), ``"always"``, or ``"never"``. OpenRouter's
+            ``reasoning_details`` go back in place of the text when the response had them.
+        reasoning_field: The field to put the reasoning text in, instead of the one it came
+            in (``reasoning_content`` when the items do not say, as after a Responses stream).
+
+    Returns:
+        A plain ``dict``, ready to append to the ``messages`` of the next request.
+
+    Raises:
+        ValueError: ``reasoning`` is not one of the three policies.
+    """
+    if reasoning not in ("with_tool_calls", "always", "never"):
+        raise ValueError(
+            f"reasoning must be 'with_tool_calls', 'always' or 'never', not {reasoning!r}"
+        )
+    text: list[str] = []
+    refusal: list[str] = []
+    calls: list[FunctionCall] = []
+    thoughts: list[Reasoning] = []
+    fields: dict[str, JsonValue] = {}
+    for item in items:
+        if isinstance(item, Message):
+            fields.update(item.provider_fields)
+            for part in item.content:
+                if isinstance(part, OutputText):
+                    text.append(part.text)
+                elif isinstance(part, Refusal):
+                    refusal.append(part.refusal)
+        elif isinstance(item, FunctionCall):
+            calls.append(item)
+        else:
+            thoughts.append(item)
+    message: dict[str, object] = {
+        "role": "assistant",
+        "content": "".join(text) if text or not calls else None,
+    }
+    if refusal:
+        message["refusal"] = "".join(refusal)
+    if calls:
+        message["tool_calls"] = [_wire_call(call) for call in calls]
+    message.update(fields)
+    if reasoning == "always" or (reasoning == "with_tool_calls" and calls):
+        message.update(_reasoning_fields(thoughts, reasoning_field))
+    return message
+
+
+def _wire_call(call: FunctionCall) -> dict[str, object]:
+    wire: dict[str, object] = {
+        "id": call.call_id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
+    wire.update(call.provider_fields)
+    return wire
+
+
+def _reasoning_fields(thoughts: list[Reasoning], field: str | None) -> dict[str, object]:
+    details = [detail.model_dump() for thought in thoughts for detail in thought.details]
+    if details:
+        return {"reasoning_details": details}
+    text = "".join(part.text for thought in thoughts for part in thought.content)
+    if not text:
+        return {}
+    if field is None:
+        field = next((t.text_field for t in thoughts if t.text_field), "reasoning_content")
+    return {field: text}
+
+
+def parse_partial_json(text: str) -> JsonValue:
+    """Parse the start of a JSON document, for showing tool-call arguments as they stream.
+
+    Complete values are kept, an unfinished string is kept as far as it goes, and an
+    unfinished key or scalar is left out, so the result grows as more text arrives
+    (``'{"path": "a.txt", "content": "Hel'`` gives ``{"path": "a.txt", "content": "Hel"}``).
+    It uses pydantic-core's partial parser, already installed with pydantic.
+
+    Args:
+        text: The argument text so far (the :class:`~trio_chatsse.FunctionCallArgumentsDelta`
+            deltas of one ``output_index``, joined).
+
+    Returns:
+        The value parsed so far, or ``None`` when ``text`` holds no value yet or is not
+        the start of a JSON document.
+    """
+    try:
+        value: JsonValue = from_json(text, allow_partial="trailing-strings")
+    except ValueError:
+        return None
+    return value
