@@ -62,6 +62,13 @@ async def chat_server() -> AsyncIterator[ChatServer]:
         yield server
 
 
+@pytest.fixture(params=["chat", "responses"])
+def api(request: pytest.FixtureRequest) -> str:
+    """The wire API a test streams with: the shell's fault and cleanup tests run with both."""
+    name: str = request.param
+    return name
+
+
 @pytest.fixture(params=LIBRARIES)
 def http_library(request: pytest.FixtureRequest) -> str:
     """The client library a test runs with: each test that takes one runs with both."""

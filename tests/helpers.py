@@ -15,12 +15,15 @@ from trio_chatsse import (
     ChatSSEError,
     Event,
     ParserState,
+    ResponsesEventParser,
     ServerSentEvent,
     SSEDecoder,
 )
 from trio_chatsse.testing import sse_body
 
 FIXTURES = Path(__file__).parent / "fixtures"
+#: Responses API streams, in their own folder: tests that glob FIXTURES read chat streams.
+RESPONSES_FIXTURES = FIXTURES / "responses"
 
 #: Both client libraries: every test that takes an HTTP client runs with each.
 LIBRARIES = ("httpx", "httpx2")
@@ -42,9 +45,17 @@ Result = tuple[list[Event], ChatSSEError | None]
 
 
 def parse_chunks(chunks: Iterable[bytes], **parser_options: object) -> Result:
-    """Run both pure layers over ``chunks`` as the trio shell does; return events and error."""
+    """Run both pure layers over ``chunks`` as the trio shell does; return events and error.
+
+    ``api="responses"`` among the options reads a Responses API stream instead of Chat
+    Completions chunks.
+    """
     decoder = SSEDecoder()
-    parser = ChatChunkParser(**parser_options)  # type: ignore[arg-type]  # options typed loosely for tests  # test-chosen options
+    parser: ChatChunkParser | ResponsesEventParser
+    if parser_options.pop("api", "chat") == "responses":
+        parser = ResponsesEventParser(**parser_options)  # type: ignore[arg-type]  # test options
+    else:
+        parser = ChatChunkParser(**parser_options)  # type: ignore[arg-type]  # test options
     events: list[Event] = []
     done = (ParserState.COMPLETED, ParserState.FAILED)
     for chunk in chunks:
@@ -69,7 +80,10 @@ def splittings(body: bytes) -> Iterable[list[bytes]]:
 
 
 def parse_every_way(body: bytes, **parser_options: object) -> Result:
-    """Parse ``body`` under every splitting; demand identical results; return them."""
+    """Parse ``body`` under every splitting; demand identical results; return them.
+
+    ``api="responses"`` among the options reads a Responses API stream.
+    """
     results = [parse_chunks(chunks, **parser_options) for chunks in splittings(body)]
     first_events, first_error = results[0]
     for events, error in results[1:]:

@@ -46,6 +46,8 @@ async def test_demo_runs_offline() -> None:
     assert "[usage]" in err
     assert "caught IdleTimeoutError" in err
     assert "caught ProviderError" in err
+    assert "No umbrella needed today." in out  # the Responses API scenario
+    assert "[reasoning] The user wants an umbrella tip" in err
 
 
 async def test_chat_prints_text(chat_server: ChatServer) -> None:
@@ -181,3 +183,26 @@ async def test_chat_streams_tool_arguments_when_asked(chat_server: ChatServer) -
     types = [json.loads(line)["type"] for line in result.stdout.decode().splitlines()]
     assert types.count("response.function_call_arguments.delta") == 5  # 4-character pieces
     assert "stream_tool_arguments" not in chat_server.requests[1]
+
+
+async def test_chat_over_the_responses_api(chat_server: ChatServer, tmp_path: Path) -> None:
+    tools = tmp_path / "tools.json"
+    tools.write_text(json.dumps([{"name": "get_weather", "parameters": {"type": "object"}}]))
+    chat_server.push(Reply(text="Sunny.", reasoning="Look outside."))
+    result = await run_cli(
+        "chat", "weather?", "--base-url", chat_server.base_url, "--api", "responses",
+        "--system", "be brief", "--tools", str(tools), "--max-tokens", "50",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode() == "Sunny.\n"
+    assert "[reasoning] Look outside." in result.stderr.decode()
+    assert chat_server.requests[0] == {
+        "model": "gpt-4o-mini",
+        "input": [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "weather?"},
+        ],
+        "stream": True,
+        "tools": [{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}],
+        "max_output_tokens": 50,
+    }

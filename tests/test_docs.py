@@ -29,6 +29,7 @@ EXPECTED = {
         "usage: input_tokens=12",
     ],
     "tool_loop": ["2 + 40 = 42\n"],
+    "responses_loop": ["2 + 40 = 42\n"],
     "live_tool_calls": [
         "[0] write_file(...)\n[0] Roses are red,\n[0] channels are bounded,\n",
         "[0] done: write_file, 122 characters\n",

@@ -7,9 +7,11 @@ into a failure) and that every event before a fault was delivered.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 import pytest
@@ -21,6 +23,7 @@ from hypothesis import strategies as st
 from trio_chatsse import (
     CHANNEL_SIZE,
     ChatSSEError,
+    ChatStream,
     Completed,
     ContextWindowExceeded,
     Event,
@@ -28,6 +31,7 @@ from trio_chatsse import (
     FunctionCall,
     HTTPStatusError,
     IdleTimeoutError,
+    Message,
     OutputItemDone,
     OutputTextDelta,
     ProviderError,
@@ -35,6 +39,7 @@ from trio_chatsse import (
     StreamError,
     open_chat_stream,
     open_event_stream,
+    open_responses_stream,
 )
 from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_server, sse_body
 
@@ -55,18 +60,39 @@ CALL = ScriptedToolCall("lookup", '{"query": "fox", "limit": 3}', call_id="call_
 E = TypeVar("E", bound=BaseException)
 
 
+#: Events before the first text fragment: the role chunk (chat); created, in_progress, the
+#: message added and its content part added (Responses API).
+PREAMBLE = {"chat": 1, "responses": 4}
+
+
+def open_stream(
+    http: HTTPClient, api: str = "chat", **options: object
+) -> AbstractAsyncContextManager[ChatStream]:
+    """``open_chat_stream`` or ``open_responses_stream``, with the same options."""
+    if api == "responses":
+        return open_responses_stream(http, model="m", input="hi", **options)  # type: ignore[arg-type]  # test options
+    return open_chat_stream(http, model="m", messages=MESSAGES, **options)  # type: ignore[arg-type]  # test options
+
+
+def script_body(reply: Reply, api: str) -> bytes:
+    """The SSE body of ``reply`` in the API's form."""
+    if api == "responses":
+        return sse_body(reply.response_events(), done=False)
+    return sse_body(reply.chunks())
+
+
 async def collect(
-    http: HTTPClient, error: type[E] | None = None, **options: object
+    http: HTTPClient, error: type[E] | None = None, *, api: str = "chat", **options: object
 ) -> tuple[list[Event], E | None]:
     """Stream one answer; return its events and the error it raised (of type ``error``)."""
     events: list[Event] = []
     with trio.fail_after(20):
         if error is None:
-            async with open_chat_stream(http, model="m", messages=MESSAGES, **options) as stream:  # type: ignore[arg-type]  # test options
+            async with open_stream(http, api, **options) as stream:
                 events += [e async for e in stream]
             return events, None
         with pytest.raises(error) as info:
-            async with open_chat_stream(http, model="m", messages=MESSAGES, **options) as stream:  # type: ignore[arg-type]  # test options
+            async with open_stream(http, api, **options) as stream:
                 async for event in stream:
                     events.append(event)
         return events, info.value
@@ -87,17 +113,20 @@ async def no_leak(http: HTTPClient, server: ChatServer | None = None) -> None:
 # -- stalls and keep-alives ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("stall_after", "expected_text"), [(0, ""), (3, "The quick ")])
+@pytest.mark.parametrize(("fragments", "expected_text"), [(None, ""), (2, "The quick ")])
 async def test_stall_trips_the_idle_timeout_on_time(
     chat_server: ChatServer,
     http: HTTPClient,
     tasks: TaskTracker,
-    stall_after: int,
+    api: str,
+    fragments: int | None,
     expected_text: str,
 ) -> None:
+    # A stall before the first byte, or after two text fragments.
+    stall_after = 0 if fragments is None else PREAMBLE[api] + fragments
     chat_server.push(Reply(text=TEXT, fragment_size=5, stall=30, stall_after=stall_after))
     start = trio.current_time()
-    events, error = await collect(http, IdleTimeoutError, idle_timeout=0.3)
+    events, error = await collect(http, IdleTimeoutError, api=api, idle_timeout=0.3)
     waited = trio.current_time() - start
     assert text_of(events) == expected_text
     assert error is not None
@@ -122,10 +151,10 @@ async def test_stall_mid_event(tasks: TaskTracker) -> None:
 
 
 async def test_keepalives_keep_a_slow_stream_alive(
-    chat_server: ChatServer, http: HTTPClient
+    chat_server: ChatServer, http: HTTPClient, api: str
 ) -> None:
     chat_server.push(Reply(text=TEXT, stall=1.0, stall_after=3, keepalive_every=0.1))
-    events, _ = await collect(http, idle_timeout=0.4)
+    events, _ = await collect(http, api=api, idle_timeout=0.4)
     assert text_of(events) == TEXT
     assert isinstance(events[-1], Completed)
 
@@ -147,30 +176,34 @@ async def test_keepalives_keep_a_slow_stream_alive(
     ids=["drip", "crlf", "write1", "write3", "write17", "write4096", "crlf-write5"],
 )
 async def test_any_framing_gives_the_same_answer(
-    chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker, reply: Reply
+    chat_server: ChatServer, http: HTTPClient, api: str, tasks: TaskTracker, reply: Reply
 ) -> None:
     chat_server.push(reply)
-    events, _ = await collect(http)
+    events, _ = await collect(http, api=api)
     assert text_of(events) == TEXT
-    assert [
+    calls = [
         e.item for e in events if isinstance(e, OutputItemDone) and isinstance(e.item, FunctionCall)
-    ] == [FunctionCall(call_id="call_fox", name="lookup", arguments=CALL.arguments)]
+    ]
+    # (A Responses API call also has an item id.)
+    assert [c.model_copy(update={"id": None}) for c in calls] == [
+        FunctionCall(call_id="call_fox", name="lookup", arguments=CALL.arguments)
+    ]
     assert isinstance(events[-1], Completed)
     assert busy_connections(http) == []
 
 
-async def test_one_huge_event(chat_server: ChatServer, http: HTTPClient) -> None:
+async def test_one_huge_event(chat_server: ChatServer, http: HTTPClient, api: str) -> None:
     huge = "x" * 3_000_000
     chat_server.push(Reply(text=huge, fragment_size=len(huge)))
-    events, _ = await collect(http)
+    events, _ = await collect(http, api=api)
     assert text_of(events) == huge
 
 
 async def test_a_line_past_the_limit_is_a_typed_error(
-    chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker
+    chat_server: ChatServer, http: HTTPClient, api: str, tasks: TaskTracker
 ) -> None:
     chat_server.push(Reply(raw_body=b"data: " + b"x" * 3_000_000, content_type="text/event-stream"))
-    await collect(http, EventTooLargeError, max_event_size=1_000_000)
+    await collect(http, EventTooLargeError, api=api, max_event_size=1_000_000)
     await no_leak(http, chat_server)
 
 
@@ -178,38 +211,34 @@ async def test_a_line_past_the_limit_is_a_typed_error(
 
 
 @pytest.mark.parametrize(
-    ("reply", "delivered"),
+    ("reply", "cut", "delivered"),
     [
-        # The role chunk, then "The q", "uick ", "brown": four events before the cut.
-        (
-            Reply(text=TEXT, fragment_size=5, disconnect_after=4, disconnect_mid_event=True),
-            "The quick brown",
-        ),
-        (Reply(text=TEXT, fragment_size=5, disconnect_after=4), "The quick brown"),
-        (
-            Reply(
-                text="Hi",
-                tool_calls=[CALL],
-                fragment_size=5,
-                disconnect_after=5,
-                disconnect_mid_event=True,
-            ),
-            "Hi",
-        ),
+        # Three text fragments, "The q", "uick ", "brown", then the cut (mid-event or between).
+        (Reply(text=TEXT, fragment_size=5, disconnect_mid_event=True), 3, "The quick brown"),
+        (Reply(text=TEXT, fragment_size=5), 3, "The quick brown"),
+        # Mid-way through the call's arguments, after "Hi" (and, in the Responses API's form,
+        # the message's three done events and the call's added event).
+        (Reply(text="Hi", tool_calls=[CALL], fragment_size=5, disconnect_mid_event=True), 4, "Hi"),
     ],
     ids=["mid-event", "between-events", "mid-tool-call"],
 )
 async def test_disconnect_is_a_stream_error_after_the_events(
     chat_server: ChatServer,
     http: HTTPClient,
+    api: str,
     tasks: TaskTracker,
     reply: Reply,
+    cut: int,
     delivered: str,
 ) -> None:
-    chat_server.push(reply)
-    events, error = await collect(http, StreamError, max_retries=3)
+    after = PREAMBLE[api] + cut + (4 if api == "responses" and reply.tool_calls else 0)
+    chat_server.push(dataclasses.replace(reply, disconnect_after=after))
+    events, error = await collect(http, StreamError, api=api, max_retries=3)
     assert text_of(events) == delivered
-    assert not any(isinstance(e, OutputItemDone) for e in events)  # nothing passed off as done
+    # Nothing passed off as done (a Responses API message is done before a call starts).
+    done = [e.item for e in events if isinstance(e, OutputItemDone)]
+    assert all(isinstance(item, Message) for item in done) if api == "responses" else done == []
+    assert not any(isinstance(e, Completed) for e in events)
     assert isinstance(error, StreamError)
     assert len(chat_server.requests) == 1  # never retried once events flowed
     await no_leak(http, chat_server)
@@ -237,6 +266,7 @@ async def test_disconnect_after_the_finish_completes(
 async def test_retryable_statuses_without_retries(
     chat_server: ChatServer,
     http: HTTPClient,
+    api: str,
     tasks: TaskTracker,
     status: int,
     retry_after: float | None,
@@ -245,7 +275,7 @@ async def test_retryable_statuses_without_retries(
         Reply(status=status, retry_after=retry_after, error={"message": f"status {status}"})
     )
     kind = RateLimitError if status == 429 else HTTPStatusError
-    _, error = await collect(http, kind, max_retries=0)
+    _, error = await collect(http, kind, api=api, max_retries=0)
     assert getattr(error, "status_code", None) == status
     if status == 429:
         assert isinstance(error, RateLimitError)
@@ -256,41 +286,41 @@ async def test_retryable_statuses_without_retries(
 
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
 async def test_retryable_statuses_are_retried(
-    chat_server: ChatServer, http: HTTPClient, status: int
+    chat_server: ChatServer, http: HTTPClient, api: str, status: int
 ) -> None:
     chat_server.push(Reply(status=status, retry_after=0), Reply(text=TEXT))
-    events, _ = await collect(http, max_retries=1)
+    events, _ = await collect(http, api=api, max_retries=1)
     assert text_of(events) == TEXT
     assert len(chat_server.requests) == 2
 
 
-async def test_context_length_400(chat_server: ChatServer, http: HTTPClient) -> None:
+async def test_context_length_400(chat_server: ChatServer, http: HTTPClient, api: str) -> None:
     error = {
         "message": "This model's maximum context length is 4096 tokens.",
         "type": "invalid_request_error",
         "code": "context_length_exceeded",
     }
     chat_server.push(Reply(status=400, error=error))
-    _, raised = await collect(http, ContextWindowExceeded)
+    _, raised = await collect(http, ContextWindowExceeded, api=api)
     assert isinstance(raised, ContextWindowExceeded)
     assert raised.status_code == 400
 
 
-async def test_401_with_body(chat_server: ChatServer, http: HTTPClient) -> None:
+async def test_401_with_body(chat_server: ChatServer, http: HTTPClient, api: str) -> None:
     chat_server.push(
         Reply(
             status=401,
             error={"message": "Incorrect API key provided: sk-abc***", "code": "invalid_api_key"},
         )
     )
-    _, raised = await collect(http, HTTPStatusError)
+    _, raised = await collect(http, HTTPStatusError, api=api)
     assert isinstance(raised, HTTPStatusError)
     assert raised.status_code == 401
     assert raised.error is not None
     assert raised.error["code"] == "invalid_api_key"
 
 
-async def test_html_error_page(chat_server: ChatServer, http: HTTPClient) -> None:
+async def test_html_error_page(chat_server: ChatServer, http: HTTPClient, api: str) -> None:
     chat_server.push(
         Reply(
             status=504,
@@ -298,26 +328,28 @@ async def test_html_error_page(chat_server: ChatServer, http: HTTPClient) -> Non
             content_type="text/html",
         )
     )
-    _, raised = await collect(http, HTTPStatusError, max_retries=0)
+    _, raised = await collect(http, HTTPStatusError, api=api, max_retries=0)
     assert isinstance(raised, HTTPStatusError)
     assert raised.message == "HTTP 504"
     assert "Gateway Timeout" in raised.body
 
 
-async def test_empty_200(chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker) -> None:
+async def test_empty_200(
+    chat_server: ChatServer, http: HTTPClient, api: str, tasks: TaskTracker
+) -> None:
     chat_server.push(Reply(raw_body=b""))
-    events, _ = await collect(http, StreamError)
+    events, _ = await collect(http, StreamError, api=api)
     assert events == []
     await no_leak(http, chat_server)
 
 
 async def test_200_html_page_is_a_stream_error_at_once(
-    chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker
+    chat_server: ChatServer, http: HTTPClient, api: str, tasks: TaskTracker
 ) -> None:
     chat_server.push(
         Reply(raw_body=b"<!doctype html><title>Sign in</title>", content_type="text/html")
     )
-    _, error = await collect(http, StreamError)
+    _, error = await collect(http, StreamError, api=api)
     assert error is not None
     assert "text/html" in str(error)
     assert "base_url" in str(error)
@@ -326,29 +358,29 @@ async def test_200_html_page_is_a_stream_error_at_once(
 
 
 async def test_silent_non_stream_body_times_out_before_the_block(
-    chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker
+    chat_server: ChatServer, http: HTTPClient, api: str, tasks: TaskTracker
 ) -> None:
     chat_server.push(Reply(text=TEXT, content_type="text/plain", stall=30))
-    await collect(http, IdleTimeoutError, idle_timeout=0.2)
+    await collect(http, IdleTimeoutError, api=api, idle_timeout=0.2)
     assert tasks.spawned == 0
     await no_leak(http, chat_server)
 
 
 async def test_event_stream_labelled_as_json_is_read_as_a_stream(
-    chat_server: ChatServer, http: HTTPClient
+    chat_server: ChatServer, http: HTTPClient, api: str
 ) -> None:
-    body = sse_body(Reply(text=TEXT).chunks())
+    body = script_body(Reply(text=TEXT), api)
     chat_server.push(Reply(raw_body=body, content_type="application/json"))
-    events, _ = await collect(http)
+    events, _ = await collect(http, api=api)
     assert text_of(events) == TEXT
     assert isinstance(events[-1], Completed)
 
 
-async def test_200_text_plain_garbage(chat_server: ChatServer, http: HTTPClient) -> None:
+async def test_200_text_plain_garbage(chat_server: ChatServer, http: HTTPClient, api: str) -> None:
     chat_server.push(
         Reply(raw_body=b"\x00\xff garbage \r\n\r\n more: garbage\n\n", content_type="text/plain")
     )
-    events, _ = await collect(http, StreamError)
+    events, _ = await collect(http, StreamError, api=api)
     assert events == []
 
 
@@ -367,20 +399,22 @@ async def test_200_text_plain_garbage(chat_server: ChatServer, http: HTTPClient)
 async def test_error_event_mid_stream(
     chat_server: ChatServer,
     http: HTTPClient,
+    api: str,
     tasks: TaskTracker,
     error: dict[str, object],
     kind: type[ChatSSEError],
 ) -> None:
-    chat_server.push(Reply(text=TEXT, fragment_size=5, error=error, error_after=3))
-    events, raised = await collect(http, kind)
+    error_after = PREAMBLE[api] + 2  # after two text fragments
+    chat_server.push(Reply(text=TEXT, fragment_size=5, error=error, error_after=error_after))
+    events, raised = await collect(http, kind, api=api)
     assert text_of(events) == "The quick "
     assert type(raised) is kind
     await no_leak(http, chat_server)
 
 
-async def test_finish_reason_error(chat_server: ChatServer, http: HTTPClient) -> None:
+async def test_finish_reason_error(chat_server: ChatServer, http: HTTPClient, api: str) -> None:
     chat_server.push(Reply(text=TEXT, finish_reason="error"))
-    events, _ = await collect(http, ProviderError)
+    events, _ = await collect(http, ProviderError, api=api)
     assert text_of(events) == TEXT
 
 
@@ -388,11 +422,11 @@ async def test_finish_reason_error(chat_server: ChatServer, http: HTTPClient) ->
 
 
 async def test_consumer_that_never_reads(
-    chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker
+    chat_server: ChatServer, http: HTTPClient, api: str, tasks: TaskTracker
 ) -> None:
     chat_server.push(Reply(text="x" * 10_000, fragment_size=1))
     with trio.move_on_after(1) as scope:
-        async with open_chat_stream(http, model="m", messages=MESSAGES) as stream:
+        async with open_stream(http, api) as stream:
             await trio.sleep(0.5)  # the reader fills the buffer, then stops reading
             assert stream._receive.statistics().current_buffer_used == CHANNEL_SIZE
             await trio.sleep_forever()
@@ -404,8 +438,8 @@ class BodyError(Exception):
     pass
 
 
-async def _consume(http: HTTPClient, how: str) -> str:
-    async with open_chat_stream(http, model="m", messages=MESSAGES) as stream:
+async def _consume(http: HTTPClient, api: str, how: str) -> str:
+    async with open_stream(http, api) as stream:
         async for event in stream:
             if isinstance(event, OutputTextDelta):
                 if how == "raise":
@@ -421,22 +455,22 @@ async def _consume(http: HTTPClient, how: str) -> str:
 
 @pytest.mark.parametrize("how", ["raise", "break", "return", "keyboard"])
 async def test_every_way_out_of_the_body(
-    chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker, how: str
+    chat_server: ChatServer, http: HTTPClient, api: str, tasks: TaskTracker, how: str
 ) -> None:
     chat_server.push(Reply(text="x" * 2000, fragment_size=1))
     if how == "raise":
         with pytest.raises(BodyError):
-            await _consume(http, how)
+            await _consume(http, api, how)
     elif how == "keyboard":
         with pytest.raises(KeyboardInterrupt):
-            await _consume(http, how)
+            await _consume(http, api, how)
     else:
-        assert await _consume(http, how) == ("returned" if how == "return" else "ended")
+        assert await _consume(http, api, how) == ("returned" if how == "return" else "ended")
     await no_leak(http, chat_server)
 
 
 async def test_cancel_from_a_sibling(
-    chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker
+    chat_server: ChatServer, http: HTTPClient, api: str, tasks: TaskTracker
 ) -> None:
     chat_server.push(Reply(text="x" * 2000, fragment_size=1, stall=30, stall_after=100))
     scope = trio.CancelScope()
@@ -444,7 +478,7 @@ async def test_cancel_from_a_sibling(
 
     async def consumer() -> None:
         with scope:
-            async with open_chat_stream(http, model="m", messages=MESSAGES) as stream:
+            async with open_stream(http, api) as stream:
                 async for _ in stream:
                     seen.set()
 
@@ -457,11 +491,11 @@ async def test_cancel_from_a_sibling(
 
 
 async def test_move_on_after_around_the_block(
-    chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker
+    chat_server: ChatServer, http: HTTPClient, api: str, tasks: TaskTracker
 ) -> None:
     chat_server.push(Reply(text=TEXT, stall=30, stall_after=3))
     with trio.move_on_after(0.3) as scope:
-        await collect(http)
+        await collect(http, api=api)
     assert scope.cancelled_caught
     await no_leak(http, chat_server)
 
@@ -545,10 +579,10 @@ class CancelAtStep(trio.abc.Instrument):
             self.scope.cancel()
 
 
-def mock_client(library: str) -> HTTPClient:
+def mock_client(library: str, api: str) -> HTTPClient:
     lib = library_module(library)
-    body = sse_body(
-        Reply(text="Hello there", reasoning="hm", tool_calls=[CALL], fragment_size=3).chunks()
+    body = script_body(
+        Reply(text="Hello there", reasoning="hm", tool_calls=[CALL], fragment_size=3), api
     )
     pieces = [body[i : i + 40] for i in range(0, len(body), 40)]
 
@@ -564,29 +598,31 @@ def mock_client(library: str) -> HTTPClient:
     return new_client(library, transport=lib.MockTransport(handler), base_url="http://test/v1")
 
 
-async def run_cancelled_at(k: int | None, library: str) -> tuple[int, bool, Completed | None]:
+async def run_cancelled_at(
+    k: int | None, library: str, api: str
+) -> tuple[int, bool, Completed | None]:
     scope = trio.CancelScope()
     instrument = CancelAtStep(k, scope)
     completed = None
-    async with mock_client(library) as http:
+    async with mock_client(library, api) as http:
         trio.lowlevel.add_instrument(instrument)
         try:
             with scope:
-                async with open_chat_stream(http, model="m", messages=MESSAGES) as stream:
+                async with open_stream(http, api) as stream:
                     completed = await stream.final()
         finally:
             trio.lowlevel.remove_instrument(instrument)
     return instrument.steps, scope.cancelled_caught, completed
 
 
-async def test_cancel_at_every_checkpoint(tasks: TaskTracker, http_library: str) -> None:
-    total, cancelled, completed = await run_cancelled_at(None, http_library)
+async def test_cancel_at_every_checkpoint(tasks: TaskTracker, http_library: str, api: str) -> None:
+    total, cancelled, completed = await run_cancelled_at(None, http_library, api)
     assert not cancelled
     assert completed is not None
     assert total > 20
     outcomes = set()
     for k in range(1, total + 1):
-        _, cancelled, completed = await run_cancelled_at(k, http_library)
+        _, cancelled, completed = await run_cancelled_at(k, http_library, api)
         # Either the cancel landed (and nothing else was raised) or it came after the end.
         assert cancelled or completed is not None
         outcomes.add(cancelled)

@@ -356,12 +356,17 @@ def test_a_live_call_without_a_name_never_gets_an_added_event() -> None:
 # -- live tool calls ---------------------------------------------------------------------------
 
 
-def check_live_events(live: Sequence[Event], default: Sequence[Event]) -> int:
+def check_live_events(
+    live: Sequence[Event], default: Sequence[Event], *, keep_index: bool = False
+) -> int:
     """The live events are the default ones plus the live-only ones, with output indexes that
-    tie each item's events together in order; returns the number of calls seen."""
+    tie each item's events together in order; returns the number of calls seen.
+
+    ``keep_index``: the default events have output indexes too (a Responses API stream).
+    """
     plain = [
         event.model_copy(update={"output_index": None})
-        if isinstance(event, OutputItemAdded | OutputItemDone)
+        if isinstance(event, OutputItemAdded | OutputItemDone) and not keep_index
         else event
         for event in live
         if not isinstance(event, FunctionCallArgumentsDelta | FunctionCallArgumentsDone)

@@ -1,11 +1,12 @@
-"""Stream OpenAI-compatible Chat Completions as typed, ordered events under trio.
+"""Stream OpenAI-compatible Chat Completions and Responses API answers as typed, ordered
+events under trio.
 
 Everything public is imported from here; the ``_modules`` are private.
 """
 
 from __future__ import annotations
 
-from ._chunks import ChatChunkParser, ParserState
+from ._chunks import ChatChunkParser
 from ._errors import (
     ChatSSEError,
     ContextWindowExceeded,
@@ -16,7 +17,7 @@ from ._errors import (
     RateLimitError,
     StreamError,
 )
-from ._http import open_chat_stream
+from ._http import open_chat_stream, open_responses_stream
 from ._models import (
     EVENT_ADAPTER,
     Completed,
@@ -33,11 +34,15 @@ from ._models import (
     Reasoning,
     ReasoningContentDelta,
     ReasoningDetail,
+    ReasoningSummaryTextDelta,
     ReasoningText,
     Refusal,
     RefusalDelta,
+    SummaryText,
     TokenUsage,
 )
+from ._parsers import ParserState
+from ._responses import ResponsesEventParser
 from ._sse import Comment, ServerSentEvent, SSEDecoder
 from ._stream import (
     CHANNEL_SIZE,
@@ -45,10 +50,11 @@ from ._stream import (
     ReadOutcome,
     StreamStats,
     StreamTelemetry,
+    WireAPI,
     open_event_stream,
 )
 from ._tool_calls import ToolCallsOnStop
-from ._turns import ReasoningPolicy, assistant_message, parse_partial_json
+from ._turns import ReasoningPolicy, assistant_message, input_items, parse_partial_json
 
 __version__ = "0.1.0"
 
@@ -82,19 +88,25 @@ __all__ = [
     "ReasoningContentDelta",
     "ReasoningDetail",
     "ReasoningPolicy",
+    "ReasoningSummaryTextDelta",
     "ReasoningText",
     "Refusal",
     "RefusalDelta",
+    "ResponsesEventParser",
     "SSEDecoder",
     "ServerSentEvent",
     "StreamError",
     "StreamStats",
     "StreamTelemetry",
+    "SummaryText",
     "TokenUsage",
     "ToolCallsOnStop",
+    "WireAPI",
     "__version__",
     "assistant_message",
+    "input_items",
     "open_chat_stream",
     "open_event_stream",
+    "open_responses_stream",
     "parse_partial_json",
 ]

@@ -31,11 +31,10 @@ from __future__ import annotations
 
 import json
 import logging
-from enum import Enum
 
 from pydantic import JsonValue
 
-from ._errors import ChatSSEError, ContextWindowExceeded, ProviderError, RateLimitError, StreamError
+from ._errors import ChatSSEError, ContextWindowExceeded, ProviderError, StreamError
 from ._models import (
     Completed,
     Event,
@@ -52,7 +51,9 @@ from ._models import (
     RefusalDelta,
     TokenUsage,
 )
+from ._parsers import ParserState
 from ._tool_calls import ToolCallAssembler, ToolCallsOnStop
+from ._wire import error_from_object, usage_from_object
 
 __all__ = ["ChatChunkParser", "ParserState", "ToolCallsOnStop"]
 
@@ -61,30 +62,7 @@ logger = logging.getLogger(__name__)
 _KNOWN_FINISHES = frozenset(
     {"stop", "tool_calls", "function_call", "length", "content_filter", "error", "end_turn"}
 )
-_CONTEXT_MARKERS = (
-    "context_length",
-    "context length",
-    "context window",
-    "maximum context",
-    "prompt is too long",
-)
 _REASONING_KEYS = frozenset({"reasoning", "reasoning_content", "reasoning_details"})
-_RATE_LIMIT_CODES = frozenset(
-    {"rate_limit_exceeded", "rate_limit_error", "429", "insufficient_quota"}
-)
-
-
-class ParserState(Enum):
-    """Where a :class:`ChatChunkParser` is."""
-
-    #: Chunks are being read.
-    STREAMING = "streaming"
-    #: A ``finish_reason`` arrived; the items are done, ``Completed`` waits for ``[DONE]``.
-    FINISHED = "finished"
-    #: ``Completed`` went out; later input is ignored.
-    COMPLETED = "completed"
-    #: The stream failed; :attr:`ChatChunkParser.error` says why; later input is ignored.
-    FAILED = "failed"
 
 
 class ChatChunkParser:
@@ -334,24 +312,7 @@ class ChatChunkParser:
     # -- usage, finish, errors ----------------------------------------------------------------
 
     def _on_usage(self, usage: dict[str, object]) -> None:
-        prompt_details = usage.get("prompt_tokens_details")
-        completion_details = usage.get("completion_tokens_details")
-        input_tokens = _int(usage.get("prompt_tokens", usage.get("input_tokens")))
-        output_tokens = _int(usage.get("completion_tokens", usage.get("output_tokens")))
-        cached = _int(usage.get("prompt_cache_hit_tokens"))  # DeepSeek's name
-        if type(prompt_details) is dict:
-            cached = _int(prompt_details.get("cached_tokens")) or cached
-        reasoning = 0
-        if type(completion_details) is dict:
-            reasoning = _int(completion_details.get("reasoning_tokens"))
-        total = _int(usage.get("total_tokens")) or input_tokens + output_tokens
-        self._usage = TokenUsage(
-            input_tokens=input_tokens,
-            cached_input_tokens=cached,
-            output_tokens=output_tokens,
-            reasoning_output_tokens=reasoning,
-            total_tokens=total,
-        )
+        self._usage = usage_from_object(usage)
 
     def _on_finish(self, finish_reason: object) -> None:
         reason = finish_reason if type(finish_reason) is str else ""
@@ -443,27 +404,6 @@ class ChatChunkParser:
         self.state = ParserState.FAILED
 
 
-def error_from_object(error: dict[str, object], *, status_code: int | None = None) -> ChatSSEError:
-    """Map a provider's error object (``{"message", "type", "code", ...}``) to an exception."""
-    message = error.get("message")
-    message = message if type(message) is str else json.dumps(error)[:500]
-    code = error.get("code")
-    code = code if type(code) is str or type(code) is int else None
-    error_type = error.get("type")
-    error_type = error_type if type(error_type) is str else None
-    status = error.get("status")
-    if (
-        str(code).lower() in _RATE_LIMIT_CODES
-        or (error_type or "").lower() in _RATE_LIMIT_CODES
-        or status == "RESOURCE_EXHAUSTED"  # Gemini's name for a quota error
-    ):
-        return RateLimitError(message, status_code=status_code, code=code)
-    lowered = f"{code} {error_type} {message}".lower()
-    if any(marker in lowered for marker in _CONTEXT_MARKERS):
-        return ContextWindowExceeded(message, status_code=status_code, code=code)
-    return ProviderError(message, code=code, error_type=error_type, error=error)
-
-
 _raw_decode = json.JSONDecoder().raw_decode
 
 
@@ -488,10 +428,6 @@ def _reasoning_text(value: object) -> str:
             if type(text) is str:
                 return text
     return ""
-
-
-def _int(value: object) -> int:
-    return value if type(value) is int else 0
 
 
 class _DetailBuilder:

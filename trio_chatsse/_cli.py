@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 import trio
 
 from ._errors import ChatSSEError, HTTPStatusError, IdleTimeoutError, ProviderError
-from ._http import open_chat_stream
+from ._http import open_chat_stream, open_responses_stream
 from ._models import (
     Completed,
     Event,
@@ -27,6 +27,7 @@ from ._models import (
     OutputItemDone,
     OutputTextDelta,
     ReasoningContentDelta,
+    ReasoningSummaryTextDelta,
     RefusalDelta,
     TokenUsage,
 )
@@ -66,7 +67,7 @@ class Printer:
             self.out.write(event.model_dump_json() + "\n")
             self.out.flush()
             return
-        if isinstance(event, ReasoningContentDelta):
+        if isinstance(event, ReasoningContentDelta | ReasoningSummaryTextDelta):
             if self.reasoning:
                 self._reasoning(event.delta)
         elif isinstance(event, (OutputTextDelta, RefusalDelta)):
@@ -206,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--jsonl", action="store_true", help="print one JSON event per line")
     chat.add_argument(
+        "--api",
+        choices=("chat", "responses"),
+        default="chat",
+        help="the wire API: chat/completions (default) or responses",
+    )
+    chat.add_argument(
         "--stream-tool-arguments",
         action="store_true",
         help="show tool calls as their arguments stream (with --jsonl: their live events)",
@@ -319,18 +326,38 @@ async def run_chat(
 ) -> None:
     messages, extra = request
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+    options = {
+        "idle_timeout": args.idle_timeout,
+        "max_retries": args.max_retries,
+        "stream_tool_arguments": args.stream_tool_arguments,
+    }
     async with new_client(base_url=args.base_url, headers=headers, timeout=30) as http:
-        async with open_chat_stream(
-            http,
-            model=args.model,
-            messages=messages,
-            idle_timeout=args.idle_timeout,
-            max_retries=args.max_retries,
-            stream_tool_arguments=args.stream_tool_arguments,
-            extra_body=extra,
-        ) as stream:
+        if args.api == "responses":
+            opened = open_responses_stream(
+                http, model=args.model, input=messages, extra_body=responses_body(extra), **options
+            )
+        else:
+            opened = open_chat_stream(
+                http, model=args.model, messages=messages, extra_body=extra, **options
+            )
+        async with opened as stream:
             async for event in stream:
                 printer.event(event)
+
+
+def responses_body(extra: dict[str, object]) -> dict[str, object]:
+    """The Chat Completions fields of ``chat`` in the Responses API's names: tools without
+    their ``function`` wrapper, ``max_output_tokens`` for ``max_tokens``."""
+    body = dict(extra)
+    if "max_tokens" in body:
+        body["max_output_tokens"] = body.pop("max_tokens")
+    tools = body.get("tools")
+    if isinstance(tools, list):
+        body["tools"] = [
+            {"type": "function", **t["function"]} if isinstance(t.get("function"), dict) else t
+            for t in tools
+        ]
+    return body
 
 
 DEMO_TOOLS = [
@@ -362,6 +389,10 @@ async def run_demo(printer: Printer, new_client: Callable[..., HTTPClient]) -> N
             fragment_size=6,
         ),
         Reply(text="It is 18 °C and sunny in Paris: a fine day for a walk along the Seine.\n"),
+        Reply(
+            reasoning="The user wants an umbrella tip; sunny means no.",
+            text="No umbrella needed today.\n",
+        ),
         Reply(text="This answer will stall halfway", stall=5.0, stall_after=4),
         Reply(
             text="Partial answer",
@@ -401,9 +432,17 @@ async def run_demo(printer: Printer, new_client: Callable[..., HTTPClient]) -> N
             async with open_chat_stream(http, model="demo", messages=messages) as stream:
                 async for event in stream:
                     printer.event(event)
-            printer.note("# 3. a server that stalls mid-answer (idle_timeout=0.5 s)")
+            printer.note(
+                "# 3. the same events over the Responses API (open_responses_stream): "
+                "a reasoning summary, then text"
+            )
+            question = "Do I need an umbrella?"
+            async with open_responses_stream(http, model="demo", input=question) as stream:
+                async for event in stream:
+                    printer.event(event)
+            printer.note("# 4. a server that stalls mid-answer (idle_timeout=0.5 s)")
             await _demo_fault(http, printer, idle_timeout=0.5)
-            printer.note("# 4. a provider error inside the stream")
+            printer.note("# 5. a provider error inside the stream")
             await _demo_fault(http, printer, idle_timeout=10.0)
 
 

@@ -1,4 +1,8 @@
-"""Layer 4: the HTTP request. Build the POST, check the status, retry before the first byte."""
+"""Layer 4: the HTTP request. Build the POST, check the status, retry before the first byte.
+
+One request path for both wire APIs: ``open_chat_stream`` and ``open_responses_stream`` differ
+only in the body they build, the path they post to, the parser they give the shell, and how a
+non-streamed answer is replayed (an :class:`_Endpoint`)."""
 
 from __future__ import annotations
 
@@ -7,13 +11,14 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import trio
 
-from ._chunks import ChatChunkParser, error_from_object
+from ._chunks import ChatChunkParser
 from ._clients import ClientLibrary, library_of
 from ._errors import (
     ChatSSEError,
@@ -23,6 +28,9 @@ from ._errors import (
     RateLimitError,
     StreamError,
 )
+from ._parsers import EventParser
+from ._replay import completion_as_sse, response_as_sse
+from ._responses import ResponsesEventParser
 from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._stream import (
     CLOSE_TIMEOUT,
@@ -32,6 +40,7 @@ from ._stream import (
     check_stream_args,
 )
 from ._tool_calls import ToolCallsOnStop
+from ._wire import error_from_object
 
 if TYPE_CHECKING:
     import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
@@ -39,7 +48,7 @@ if TYPE_CHECKING:
 
     from ._clients import HTTPClient, HTTPResponse
 
-__all__ = ["RETRY_STATUSES", "open_chat_stream"]
+__all__ = ["RETRY_STATUSES", "open_chat_stream", "open_responses_stream"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,11 +143,14 @@ async def open_chat_stream(
         TypeError: ``client`` is neither an ``httpx.AsyncClient`` nor an
             ``httpx2.AsyncClient``.
     """
-    library = library_of(client)
-    check_stream_args(idle_timeout, max_event_size)
-    if max_retries < 0:
-        raise ValueError(f"max_retries must be 0 or more, not {max_retries!r}")
-    body = _request_body(model, messages, tools, tool_choice, include_usage, extra_body, params)
+    body = _request_body(
+        {"model": model, "messages": list(messages), "stream": True},
+        tools=tools,
+        tool_choice=tool_choice,
+        extra={"stream_options": {"include_usage": True}} if include_usage else {},
+        params=params,
+        extra_body=extra_body,
+    )
     token_limit_set = any(
         body.get(key) is not None for key in ("max_tokens", "max_completion_tokens")
     )
@@ -147,9 +159,152 @@ async def open_chat_stream(
         token_limit_set=token_limit_set,
         stream_tool_arguments=stream_tool_arguments,
     )
-    response = await _send_with_retries(client, library, body, headers, max_retries)
+    async with _open_stream(
+        client,
+        _CHAT,
+        body,
+        parser,
+        idle_timeout=idle_timeout,
+        max_retries=max_retries,
+        headers=headers,
+        max_event_size=max_event_size,
+        telemetry=telemetry,
+    ) as stream:
+        yield stream
+
+
+@asynccontextmanager
+async def open_responses_stream(
+    client: httpx.AsyncClient | httpx2.AsyncClient,
+    *,
+    model: str,
+    input: str | Sequence[Mapping[str, object]],
+    tools: Sequence[Mapping[str, object]] | None = None,
+    tool_choice: str | Mapping[str, object] | None = None,
+    instructions: str | None = None,
+    idle_timeout: float = 300.0,
+    max_retries: int = 2,
+    stream_tool_arguments: bool = False,
+    extra_body: Mapping[str, object] | None = None,
+    headers: Mapping[str, str] | None = None,
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    telemetry: StreamTelemetry | None = None,
+    **params: object,
+) -> AsyncGenerator[ChatStream, None]:
+    """Stream one Responses API response as the same typed events.
+
+    The Responses API counterpart of :func:`~trio_chatsse.open_chat_stream`, with the same
+    reader task, bounded channel, idle timeout, retries before the first byte, typed errors
+    and cleanup on every exit: switching APIs is one line. POSTs ``responses`` (relative to
+    the client's ``base_url``) with ``stream: true``; usage comes in ``response.completed``,
+    so no ``stream_options`` is sent.
+
+    Example::
+
+        async with open_responses_stream(http, model="m", input="Hello!") as stream:
+            async for event in stream:
+                ...
+
+    Args:
+        client: An ``httpx.AsyncClient`` or an ``httpx2.AsyncClient``, as for
+            :func:`~trio_chatsse.open_chat_stream`.
+        model: The model name.
+        input: The input: a string, or a list of input items (messages, function call
+            outputs, and the previous turn's output items: see
+            :func:`~trio_chatsse.input_items`).
+        tools: Tool definitions, as Responses API ``tools`` (``{"type": "function",
+            "name": ..., "parameters": ...}``).
+        tool_choice: The ``tool_choice`` of the request.
+        instructions: The ``instructions`` (system message) of the request.
+        idle_timeout: As for :func:`~trio_chatsse.open_chat_stream`.
+        max_retries: As for :func:`~trio_chatsse.open_chat_stream`.
+        stream_tool_arguments: Function calls as they stream, as for
+            :func:`~trio_chatsse.open_chat_stream` (never sent to the server).
+        extra_body: More JSON fields for the request body; they win over everything else.
+        headers: More headers for this request.
+        max_event_size: The largest line or event accepted, in bytes.
+        telemetry: Called once per read of the body; see :class:`~trio_chatsse.StreamTelemetry`.
+        **params: More request fields (``reasoning``, ``include``, ``store``,
+            ``max_output_tokens``...). With ``max_output_tokens`` set, a response left
+            incomplete for that reason ends normally with ``finish_reason: "length"``.
+
+    Yields:
+        The :class:`~trio_chatsse.ChatStream` to iterate.
+
+    Raises:
+        RateLimitError: HTTP 429, once the retries are spent.
+        ContextWindowExceeded: An HTTP error whose body names the context length.
+        HTTPStatusError: Any other 4xx or 5xx status.
+        StreamError: The connection could not be made or broke before the body, or the
+            server answered 200 with an HTML page instead of an event stream.
+        IdleTimeoutError: A body that is not labelled as an event stream sent nothing for
+            ``idle_timeout`` seconds.
+        ValueError: An argument no request can run with.
+        TypeError: ``client`` is neither an ``httpx.AsyncClient`` nor an
+            ``httpx2.AsyncClient``.
+    """
+    first = {"model": model, "input": input if isinstance(input, str) else list(input)}
+    body = _request_body(
+        {**first, "stream": True},
+        tools=tools,
+        tool_choice=tool_choice,
+        extra={} if instructions is None else {"instructions": instructions},
+        params=params,
+        extra_body=extra_body,
+    )
+    parser = ResponsesEventParser(
+        token_limit_set=body.get("max_output_tokens") is not None,
+        stream_tool_arguments=stream_tool_arguments,
+    )
+    async with _open_stream(
+        client,
+        _RESPONSES,
+        body,
+        parser,
+        idle_timeout=idle_timeout,
+        max_retries=max_retries,
+        headers=headers,
+        max_event_size=max_event_size,
+        telemetry=telemetry,
+    ) as stream:
+        yield stream
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    """What differs between the two APIs' requests."""
+
+    #: The path, relative to the client's base_url.
+    path: str
+    #: A non-streamed answer (a server that ignored ``stream: true``) as the same SSE body.
+    replay_json: Callable[[bytes], bytes]
+
+
+_CHAT = _Endpoint("chat/completions", completion_as_sse)
+_RESPONSES = _Endpoint("responses", response_as_sse)
+
+
+@asynccontextmanager
+async def _open_stream(
+    client: HTTPClient,
+    endpoint: _Endpoint,
+    body: dict[str, object],
+    parser: EventParser,
+    *,
+    idle_timeout: float,
+    max_retries: int,
+    headers: Mapping[str, str] | None,
+    max_event_size: int,
+    telemetry: StreamTelemetry | None,
+) -> AsyncGenerator[ChatStream, None]:
+    """Send the request (retrying before the first byte), check the body, run the shell."""
+    library = library_of(client)
+    check_stream_args(idle_timeout, max_event_size)
+    if max_retries < 0:
+        raise ValueError(f"max_retries must be 0 or more, not {max_retries!r}")
+    response = await _send_with_retries(client, library, endpoint.path, body, headers, max_retries)
     try:
-        source = await _body_source(response, library, idle_timeout)
+        source = await _body_source(response, library, idle_timeout, endpoint.replay_json)
         async with _run_stream(
             source,
             response=response,
@@ -166,17 +321,15 @@ async def open_chat_stream(
 
 
 def _request_body(
-    model: str,
-    messages: Sequence[Mapping[str, object]],
+    first: dict[str, object],
+    *,
     tools: Sequence[Mapping[str, object]] | None,
     tool_choice: str | Mapping[str, object] | None,
-    include_usage: bool,
-    extra_body: Mapping[str, object] | None,
+    extra: Mapping[str, object],
     params: Mapping[str, object],
+    extra_body: Mapping[str, object] | None,
 ) -> dict[str, object]:
-    body: dict[str, object] = {"model": model, "messages": list(messages), "stream": True}
-    if include_usage:
-        body["stream_options"] = {"include_usage": True}
+    body = {**first, **extra}
     if tools is not None:
         body["tools"] = list(tools)
     if tool_choice is not None:
@@ -190,6 +343,7 @@ def _request_body(
 async def _send_with_retries(
     client: HTTPClient,
     library: ClientLibrary,
+    path: str,
     body: dict[str, object],
     headers: Mapping[str, str] | None,
     max_retries: int,
@@ -201,7 +355,7 @@ async def _send_with_retries(
     for attempt in range(max_retries + 1):
         request = client.build_request(
             "POST",
-            "chat/completions",
+            path,
             content=content,
             headers={"Content-Type": "application/json", **request_headers},
             timeout=request_timeout,  # type: ignore[arg-type]  # the client's own library's
@@ -336,11 +490,14 @@ async def _read_bounded(chunks: AsyncIterator[bytes], limit: int) -> bytes:
 
 
 async def _body_source(
-    response: HTTPResponse, library: ClientLibrary, idle_timeout: float
+    response: HTTPResponse,
+    library: ClientLibrary,
+    idle_timeout: float,
+    replay_json: Callable[[bytes], bytes],
 ) -> AsyncIterator[bytes]:
     """The body to decode, checked against what its ``Content-Type`` claims.
 
-    An event stream is used as it is. Anything else is looked at first: one JSON completion
+    An event stream is used as it is. Anything else is looked at first: one JSON answer
     (a server that ignored ``stream: true``) is replayed as the equivalent stream; an HTML
     page (a wrong ``base_url``, a proxy's login page) is a :class:`StreamError` right away;
     an event stream under another label (some servers say ``application/json``) is read as
@@ -370,7 +527,7 @@ async def _body_source(
             raise StreamError(
                 f"the connection broke while reading the answer: {exc!r:.300}"
             ) from exc
-        return _replay(_completion_as_sse(first + rest))
+        return _replay(replay_json(first + rest))
     if head == b"<":
         raise StreamError(
             f"the server answered with {content_type or 'no content type'}, not an event "
@@ -387,20 +544,3 @@ async def _prepend(first: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[
 
 async def _replay(body: bytes) -> AsyncIterator[bytes]:
     yield body
-
-
-def _completion_as_sse(raw: bytes) -> bytes:
-    """Turn a non-streamed ``chat.completion`` body into the SSE body of the same answer."""
-    try:
-        completion = json.loads(raw)
-    except ValueError:
-        return b""
-    if isinstance(completion, dict) and isinstance(completion.get("choices"), list):
-        choices = []
-        for choice in completion["choices"]:
-            if isinstance(choice, dict):
-                delta = choice.get("message") or {}
-                choices.append({**choice, "delta": delta, "message": None})
-        completion = {**completion, "choices": choices}
-    data = json.dumps(completion).encode()
-    return b"data: " + data + b"\n\ndata: [DONE]\n\n"

@@ -26,9 +26,11 @@ __all__ = [
     "Reasoning",
     "ReasoningContentDelta",
     "ReasoningDetail",
+    "ReasoningSummaryTextDelta",
     "ReasoningText",
     "Refusal",
     "RefusalDelta",
+    "SummaryText",
     "TokenUsage",
 ]
 
@@ -73,6 +75,8 @@ class OutputText(_Model):
     type: Literal["output_text"] = "output_text"
     text: str
     """The whole text of the part."""
+    annotations: list[JsonValue] = Field(default_factory=list, exclude_if=_is_empty)
+    """Citations and file references of the text (Responses API), as the server sent them."""
 
 
 @final
@@ -94,15 +98,27 @@ class ReasoningText(_Model):
 
 
 @final
+class SummaryText(_Model):
+    """A part of a :class:`Reasoning` item's summary (Responses API)."""
+
+    type: Literal["summary_text"] = "summary_text"
+    text: str
+    """The whole text of the summary part."""
+
+
+@final
 class Message(_Model):
     """The assistant's message. Empty when added; whole (one joined part each) when done."""
 
     type: Literal["message"] = "message"
     id: str | None = None
-    """Unused by Chat Completions; kept for the Responses API shape."""
+    """The item's id on a Responses API stream; ``None`` on a Chat Completions one."""
     role: Literal["assistant"] = "assistant"
     content: list[Annotated[OutputText | Refusal, Field(discriminator="type")]] = []
     """The text (and any refusal) of the message."""
+    phase: str | None = _NONE_OMITTED
+    """``commentary`` or ``final_answer`` when a Responses API model says which this message
+    is (a response can hold both)."""
     provider_fields: dict[str, JsonValue] = Field(default_factory=dict, exclude_if=_is_empty)
     """Opaque state the server sent beside the text, such as Gemini's ``extra_content`` (a
     thought signature) on a delta, to be sent back as it came. Left out of the JSON when
@@ -149,11 +165,16 @@ class Reasoning(_Model):
 
     type: Literal["reasoning"] = "reasoning"
     id: str = ""
-    """Unused by Chat Completions; kept for the Responses API shape."""
-    summary: list[ReasoningText] = []
-    """Always empty, as Chat Completions streams send no summaries."""
+    """The item's id on a Responses API stream; empty on a Chat Completions one."""
+    summary: list[SummaryText] = []
+    """The reasoning summary, one entry per part (Responses API; Chat Completions streams send
+    none)."""
     content: list[ReasoningText] = []
-    """The reasoning text, as one joined part."""
+    """The reasoning text, as one joined part on a Chat Completions stream, and as the parts
+    sent on a Responses API stream (gpt-oss servers, LM Studio)."""
+    encrypted_content: str | None = _NONE_OMITTED
+    """The reasoning in encrypted form, when a Responses API request asked for it
+    (``include=["reasoning.encrypted_content"]``): what a stateless multi-turn loop sends back."""
     text_field: str | None = _NONE_OMITTED
     """The delta field the text came in (``reasoning_content`` from DeepSeek, vLLM and
     llama.cpp; ``reasoning`` from OpenRouter, Groq and Ollama), which is where the next request
@@ -168,7 +189,8 @@ class FunctionCall(_Model):
 
     type: Literal["function_call"] = "function_call"
     id: str | None = None
-    """Unused by Chat Completions; kept for the Responses API shape."""
+    """The item's id on a Responses API stream (``fc_...``); ``None`` on a Chat Completions
+    one."""
     call_id: str
     """The call's id from the stream, or a generated one when the server sent none."""
     name: str
@@ -214,6 +236,9 @@ class OutputTextDelta(_Model):
     type: Literal["response.output_text.delta"] = "response.output_text.delta"
     delta: str
     """The new text."""
+    output_index: int | None = _NONE_OMITTED
+    """The message's position in the output, on a Responses API stream (which can hold
+    several messages); ``None`` on a Chat Completions stream, which has one."""
 
 
 @final
@@ -223,6 +248,8 @@ class RefusalDelta(_Model):
     type: Literal["response.refusal.delta"] = "response.refusal.delta"
     delta: str
     """The new refusal text."""
+    output_index: int | None = _NONE_OMITTED
+    """The message's position in the output, on a Responses API stream."""
 
 
 @final
@@ -233,7 +260,28 @@ class ReasoningContentDelta(_Model):
     delta: str
     """The new reasoning text."""
     content_index: int = 0
-    """The index of the content part it extends, always 0 (the text is one part)."""
+    """The index of the content part it extends (always 0 on a Chat Completions stream, whose
+    reasoning is one part)."""
+    output_index: int | None = _NONE_OMITTED
+    """The reasoning item's position in the output, on a Responses API stream."""
+
+
+@final
+class ReasoningSummaryTextDelta(_Model):
+    """A fragment of a reasoning summary (Responses API streams only).
+
+    A summary is what a Responses API model shows of its reasoning when the request asked for
+    one (``reasoning={"summary": "auto"}``); the done :class:`Reasoning` item holds the
+    whole parts in ``summary``.
+    """
+
+    type: Literal["response.reasoning_summary_text.delta"] = "response.reasoning_summary_text.delta"
+    delta: str
+    """The new summary text."""
+    summary_index: int = 0
+    """The summary part it extends."""
+    output_index: int | None = _NONE_OMITTED
+    """The reasoning item's position in the output."""
 
 
 @final
@@ -293,7 +341,8 @@ class Completed(_Model):
 
     type: Literal["response.completed"] = "response.completed"
     response_id: str = ""
-    """The ``id`` of the stream's chunks (empty when the server sent none)."""
+    """The ``id`` of the stream's chunks, or of the Responses API response (empty when the
+    server sent none)."""
     token_usage: TokenUsage | None = None
     """Token counts, when the server sent a ``usage`` object."""
     finish_reason: str | None = None
@@ -308,6 +357,7 @@ Event = Annotated[
     | OutputTextDelta
     | RefusalDelta
     | ReasoningContentDelta
+    | ReasoningSummaryTextDelta
     | FunctionCallArgumentsDelta
     | FunctionCallArgumentsDone
     | OutputItemDone

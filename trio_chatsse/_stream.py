@@ -26,16 +26,18 @@ import math
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, final
+from typing import TYPE_CHECKING, Literal, Protocol, final
 
 import trio
 
-from ._chunks import ChatChunkParser, ParserState
+from ._chunks import ChatChunkParser
 from ._errors import IdleTimeoutError, StreamError
 from ._models import Completed, Event, FunctionCall, Message, OutputItemDone, OutputText, TokenUsage
+from ._parsers import EventParser, ParserState
+from ._responses import ResponsesEventParser
 from ._sse import DEFAULT_MAX_EVENT_SIZE, Comment, SSEDecoder
 from ._tool_calls import ToolCallsOnStop
-from ._turns import ReasoningPolicy, assistant_message
+from ._turns import ReasoningPolicy, assistant_message, input_items
 
 if TYPE_CHECKING:
     from ._clients import HTTPResponse
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHANNEL_SIZE",
+    "WireAPI",
     "ChatStream",
     "ReadOutcome",
     "StreamStats",
@@ -221,6 +224,16 @@ class ChatStream:
         """
         return assistant_message(self._output, reasoning=reasoning, reasoning_field=reasoning_field)
 
+    def input_items(self, *, store: bool = False) -> list[dict[str, object]]:
+        """The Responses API input items that carry this response into the next request.
+
+        The counterpart of :meth:`assistant_message` for
+        :func:`~trio_chatsse.open_responses_stream`: append them to ``input``, then your
+        ``function_call_output`` items. The same as :func:`~trio_chatsse.input_items` over
+        :attr:`output`; see there for ``store``.
+        """
+        return input_items(self._output, store=store)
+
 
 class _Reader:
     """The reader task: body chunks in, events into the channel, errors recorded in-band."""
@@ -229,7 +242,7 @@ class _Reader:
         self,
         send: trio.MemorySendChannel[Event],
         stream: ChatStream,
-        parser: ChatChunkParser,
+        parser: EventParser,
         decoder: SSEDecoder,
         idle_timeout: float,
         telemetry: StreamTelemetry | None,
@@ -356,7 +369,7 @@ _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (trio.BrokenResourceError, 
 
 @contextmanager
 def _completing_on_break(
-    parser: ChatChunkParser, transport_errors: tuple[type[BaseException], ...]
+    parser: EventParser, transport_errors: tuple[type[BaseException], ...]
 ) -> Iterator[None]:
     """Let a connection that breaks after the finish end the stream normally.
 
@@ -431,10 +444,15 @@ def check_stream_args(idle_timeout: float, max_event_size: int) -> None:
         raise ValueError(f"max_event_size must be positive, not {max_event_size!r}")
 
 
+#: The wire APIs a stream can be read as.
+WireAPI = Literal["chat", "responses"]
+
+
 @asynccontextmanager
 async def open_event_stream(
     byte_chunks: AsyncIterable[bytes],
     *,
+    api: WireAPI = "chat",
     idle_timeout: float = 300.0,
     tool_calls_on_stop: ToolCallsOnStop = "emit",
     token_limit_set: bool = False,
@@ -452,13 +470,15 @@ async def open_event_stream(
 
     Args:
         byte_chunks: The body of a ``text/event-stream`` response, chunk by chunk.
+        api: Which stream the body is: ``"chat"`` (Chat Completions chunks, the default)
+            or ``"responses"`` (Responses API events).
         idle_timeout: Seconds without a byte (a keep-alive comment counts) before the
             stream fails with :class:`~trio_chatsse.IdleTimeoutError`.
         tool_calls_on_stop: ``"emit"`` passes complete tool calls on when the server ends
             with ``finish_reason: "stop"``; ``"drop"`` drops them, as the reference does.
-        token_limit_set: Whether the request set ``max_tokens``; then ``finish_reason:
-            "length"`` ends the stream normally instead of raising
-            :class:`~trio_chatsse.ContextWindowExceeded`.
+        token_limit_set: Whether the request set ``max_tokens`` (``max_output_tokens`` for
+            the Responses API); then a ``length`` finish ends the stream normally instead of
+            raising :class:`~trio_chatsse.ContextWindowExceeded`.
         stream_tool_arguments: Tool calls as they stream: see
             :func:`~trio_chatsse.open_chat_stream`.
         max_event_size: The largest line or event accepted, in bytes.
@@ -468,18 +488,28 @@ async def open_event_stream(
         The :class:`ChatStream` to iterate.
 
     Raises:
-        ValueError: ``idle_timeout`` or ``max_event_size`` is not positive.
+        ValueError: ``idle_timeout`` or ``max_event_size`` is not positive, or ``api`` is
+            not one of the two.
     """
     check_stream_args(idle_timeout, max_event_size)
+    parser: EventParser
+    if api == "chat":
+        parser = ChatChunkParser(
+            tool_calls_on_stop=tool_calls_on_stop,
+            token_limit_set=token_limit_set,
+            stream_tool_arguments=stream_tool_arguments,
+        )
+    elif api == "responses":
+        parser = ResponsesEventParser(
+            token_limit_set=token_limit_set, stream_tool_arguments=stream_tool_arguments
+        )
+    else:
+        raise ValueError(f"api must be 'chat' or 'responses', not {api!r}")
     async with _run_stream(
         byte_chunks,
         response=None,
         idle_timeout=idle_timeout,
-        parser=ChatChunkParser(
-            tool_calls_on_stop=tool_calls_on_stop,
-            token_limit_set=token_limit_set,
-            stream_tool_arguments=stream_tool_arguments,
-        ),
+        parser=parser,
         max_event_size=max_event_size,
         telemetry=telemetry,
     ) as stream:
@@ -492,7 +522,7 @@ async def _run_stream(
     *,
     response: HTTPResponse | None,
     idle_timeout: float,
-    parser: ChatChunkParser,
+    parser: EventParser,
     max_event_size: int,
     telemetry: StreamTelemetry | None,
     transport_errors: tuple[type[BaseException], ...] = (),

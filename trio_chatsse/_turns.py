@@ -1,9 +1,10 @@
-"""The next turn of an agent loop: the assistant message to send back, from the done items.
+"""The next turn of an agent loop, from the done items: the Chat Completions assistant message
+(:func:`assistant_message`) or the Responses API input items (:func:`input_items`).
 
-Pure functions over items (no I/O), so that sans-IO users get the same as
-:meth:`ChatStream.assistant_message <trio_chatsse.ChatStream.assistant_message>`.
+Pure functions over items (no I/O), so that sans-IO users get the same as the
+:class:`~trio_chatsse.ChatStream` methods of the same names.
 
-What each provider needs back (docs/providers.rst has the sources):
+What each Chat Completions provider needs back (docs/providers.rst has the sources):
 
 * Gemini 3 (OpenAI compatibility): each tool call's ``extra_content`` (its thought signature)
   on the same tool call, or HTTP 400. Kept in ``FunctionCall.provider_fields``; always sent.
@@ -27,7 +28,7 @@ from pydantic_core import from_json
 
 from ._models import FunctionCall, Item, Message, OutputText, Reasoning, Refusal
 
-__all__ = ["ReasoningPolicy", "assistant_message", "parse_partial_json"]
+__all__ = ["ReasoningPolicy", "assistant_message", "input_items", "parse_partial_json"]
 
 ReasoningPolicy = Literal["with_tool_calls", "always", "never"]
 
@@ -116,6 +117,87 @@ def _reasoning_fields(thoughts: list[Reasoning], field: str | None) -> dict[str,
     if field is None:
         field = next((t.text_field for t in thoughts if t.text_field), "reasoning_content")
     return {field: text}
+
+
+def input_items(items: Iterable[Item], *, store: bool = False) -> list[dict[str, object]]:
+    """The Responses API input items that carry a response's output into the next request.
+
+    Append them to the ``input`` of the next :func:`~trio_chatsse.open_responses_stream`,
+    then the ``function_call_output`` items of your tool results. This is the stateless way to
+    continue a conversation (no ``previous_response_id``), as with ``store=False``:
+
+    * a reasoning item goes back with its ``id`` and ``encrypted_content`` (ask for it with
+      ``include=["reasoning.encrypted_content"]``), the pair OpenAI checks; one with neither
+      encrypted nor raw content is left out, since a server that did not store it would
+      answer "Item with id ... not found";
+    * messages (with their ``phase``) and function calls go back without their item ids,
+      which such a server would also look up and not find.
+
+    Args:
+        items: The done items of a response (``stream.output``), in order.
+        store: The responses are stored on the server (``store=True``, OpenAI's default):
+            every item keeps its ``id``, and a reasoning item without encrypted content goes
+            back by its id.
+
+    Returns:
+        A list of plain ``dict`` items.
+    """
+    out: list[dict[str, object]] = []
+    for item in items:
+        if isinstance(item, Message):
+            out.append(_input_message(item, store))
+        elif isinstance(item, FunctionCall):
+            call: dict[str, object] = {
+                "type": "function_call",
+                "call_id": item.call_id,
+                "name": item.name,
+                "arguments": item.arguments,
+            }
+            if store and item.id:
+                call["id"] = item.id
+            out.append(call)
+        else:
+            reasoning = _input_reasoning(item, store)
+            if reasoning is not None:
+                out.append(reasoning)
+    return out
+
+
+def _input_message(message: Message, store: bool) -> dict[str, object]:
+    content: list[dict[str, object]] = []
+    for part in message.content:
+        if isinstance(part, OutputText):
+            text: dict[str, object] = {"type": "output_text", "text": part.text}
+            if part.annotations:
+                text["annotations"] = part.annotations
+            content.append(text)
+        else:
+            content.append({"type": "refusal", "refusal": part.refusal})
+    entry: dict[str, object] = {"type": "message", "role": "assistant", "content": content}
+    if message.phase is not None:
+        entry["phase"] = message.phase
+    if store and message.id:
+        entry["id"] = message.id
+    return entry
+
+
+def _input_reasoning(reasoning: Reasoning, store: bool) -> dict[str, object] | None:
+    entry: dict[str, object] = {
+        "type": "reasoning",
+        "summary": [{"type": "summary_text", "text": part.text} for part in reasoning.summary],
+    }
+    if reasoning.encrypted_content is not None and reasoning.id:
+        entry["id"] = reasoning.id
+        entry["encrypted_content"] = reasoning.encrypted_content
+    elif store and reasoning.id:
+        entry["id"] = reasoning.id
+    elif reasoning.content:
+        # Raw reasoning (gpt-oss servers, LM Studio, or a Chat Completions stream): those
+        # servers read it back as content; it has no id a server could fail to find.
+        entry["content"] = [{"type": "reasoning_text", "text": p.text} for p in reasoning.content]
+    else:
+        return None
+    return entry
 
 
 def parse_partial_json(text: str) -> JsonValue:

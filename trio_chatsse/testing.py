@@ -1,12 +1,13 @@
 """An embedded OpenAI-compatible server for tests, demos and benchmarks.
 
 :func:`open_chat_server` starts a real HTTP/1.1 server on ``127.0.0.1`` (port 0: the system
-picks a free one) inside your trio nursery. It serves ``POST /v1/chat/completions``
-(streamed and not) and ``GET /v1/models``, and replays scripted :class:`Reply` objects, each
-of which may inject a fault: a stall, a byte-at-a-time drip, a disconnect mid-event, an
-in-stream error, an HTTP error status with ``Retry-After``, garbage, a missing ``[DONE]``,
-keep-alive comments. It is written on h11, which httpx already depends on, so it needs no
-extra package::
+picks a free one) inside your trio nursery. It serves ``POST /v1/chat/completions`` and
+``POST /v1/responses`` (each streamed and not) and ``GET /v1/models``, and replays scripted
+:class:`Reply` objects in the form of the API asked, each of which may inject a fault: a
+stall, a byte-at-a-time drip, a disconnect mid-event, an in-stream error, an HTTP error status
+with ``Retry-After``, garbage, a missing ``[DONE]``, keep-alive comments, a refusal of a
+history that dropped provider state. It is written on h11, which httpx and httpx2 already
+depend on, so it needs no extra package::
 
     async with open_chat_server(Reply(text="Hello!")) as server:
         async with httpx.AsyncClient(base_url=server.base_url) as http:
@@ -28,6 +29,7 @@ from typing import final
 import h11
 import trio
 
+from ._script_responses import response_events, response_object
 from ._stream import open_background_nursery
 
 __all__ = ["ChatServer", "Reply", "ScriptedToolCall", "open_chat_server", "sse_body"]
@@ -86,7 +88,8 @@ class Reply:
     :attr:`raw_body`, when given)."""
     error: Mapping[str, object] | None = None
     """With an error status, the error object of the body; in a 200 stream, an
-    ``{"error": ...}`` event sent after :attr:`error_after` events."""
+    ``{"error": ...}`` event (Responses API: ``{"type": "error", "error": ...}``) sent after
+    :attr:`error_after` events."""
     error_after: int = 0
     """Events sent before the in-stream :attr:`error` event."""
     retry_after: float | None = None
@@ -104,7 +107,8 @@ class Reply:
     disconnect_mid_event: bool = False
     """With :attr:`disconnect_after`, first send half of the next event."""
     omit_done: bool = False
-    """Leave out ``data: [DONE]``."""
+    """Leave out ``data: [DONE]`` (Chat Completions) or the terminal ``response.completed``
+    event (Responses API): a stream that ends without saying it is complete."""
     crlf: bool = False
     """End lines with CRLF instead of LF."""
     write_size: int | None = None
@@ -153,6 +157,27 @@ class Reply:
             usage_chunk["usage"] = self.token_usage()
             out.append(usage_chunk)
         return out
+
+    def response_events(
+        self, response_id: str = "resp_test", *, encrypted: bool = False
+    ) -> list[dict[str, object]]:
+        """The events of the Responses API form, as OpenAI streams them: created,
+        in_progress, each item (reasoning as a summary, the message, the function calls) added,
+        streamed and done, then ``response.completed`` (``incomplete`` for a ``length`` or
+        ``content_filter`` finish, ``failed`` for ``error``), each with a ``sequence_number``.
+
+        Args:
+            response_id: The response's id.
+            encrypted: Give the reasoning item an ``encrypted_content`` (the server does when
+                the request's ``include`` asks for ``reasoning.encrypted_content``).
+        """
+        return response_events(self, response_id, encrypted=encrypted)
+
+    def response(
+        self, response_id: str = "resp_test", *, encrypted: bool = False
+    ) -> dict[str, object]:
+        """The non-streamed Responses API ``response`` object of the same answer."""
+        return response_object(self, response_id, encrypted=encrypted)
 
     def _reasoning_deltas(self) -> list[dict[str, object]]:
         pieces = _pieces(self.reasoning, self.fragment_size)
@@ -240,8 +265,8 @@ ReplySource = Reply | Callable[[Mapping[str, object]], Reply]
 
 
 def _default_reply(request: Mapping[str, object]) -> Reply:
-    messages = request.get("messages")
-    prompt = ""
+    messages = request.get("messages", request.get("input"))
+    prompt = messages if isinstance(messages, str) else ""
     if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
         content = messages[-1].get("content")
         prompt = content if isinstance(content, str) else ""
@@ -268,7 +293,7 @@ class ChatServer:
         self.port = port
         #: The ``base_url`` to give an ``httpx.AsyncClient``: ``http://127.0.0.1:PORT/v1``.
         self.base_url = f"http://127.0.0.1:{port}/v1"
-        #: The JSON bodies of the chat requests received, in order.
+        #: The JSON bodies of the chat and responses requests received, in order.
         self.requests: list[dict[str, object]] = []
         #: How many connections are open right now (a leak check for tests).
         self.open_connections = 0
@@ -331,7 +356,8 @@ class ChatServer:
             models = [{"id": "trio-chatsse-test", "object": "model", "owned_by": "trio_chatsse"}]
             await ex.send_json(200, {"object": "list", "data": models})
             return True
-        if method != "POST" or path.rstrip("/") != "/v1/chat/completions":
+        api = _ROUTES.get(path.rstrip("/")) if method == "POST" else None
+        if api is None:
             await ex.send_json(404, {"error": {"message": f"no route for {method} {path}"}})
             return True
         try:
@@ -350,23 +376,33 @@ class ChatServer:
                 await ex.send_json(400, {"error": refusal})
                 return True
         reply = self._next_reply(payload)
-        self._remember_state(reply)
         self._response_count += 1
-        return await _play(ex, reply, payload, f"chatcmpl-{self._response_count}")
+        response_id = f"{'resp' if api == 'responses' else 'chatcmpl'}-{self._response_count}"
+        encrypted = "reasoning.encrypted_content" in _strings(payload.get("include"))
+        self._remember_state(reply, response_id, encrypted)
+        return await _play(ex, reply, payload, response_id, api, encrypted)
 
-    def _remember_state(self, reply: Reply) -> None:
+    def _remember_state(self, reply: Reply, response_id: str, encrypted: bool) -> None:
         """Note, per tool call id, the provider state a client must send back with the call."""
         thinking = None
         if reply.reasoning and reply.reasoning_field in ("reasoning_content", "reasoning"):
             thinking = (reply.reasoning_field, reply.reasoning)
+        reasoning_item = None
+        if encrypted and reply.reasoning:
+            item = reply.response(response_id, encrypted=True)["output"][0]  # type: ignore[index]  # a list of items
+            reasoning_item = (item["id"], item["encrypted_content"])
         for index, call in enumerate(reply.tool_calls):
             self._sent_state[call.call_id or f"call_{index}"] = _SentState(
-                call.extra_content, thinking, reply.reasoning_details()
+                call.extra_content, thinking, reply.reasoning_details(), reasoning_item
             )
 
     def _missing_state(self, request: Mapping[str, object]) -> str | None:
         """What the request's history lacks of the state sent with its tool calls, if any:
-        Gemini's, DeepSeek's and OpenRouter's rules, with their error messages."""
+        Gemini's, DeepSeek's, OpenRouter's and OpenAI's (Responses) rules, with their error
+        messages."""
+        items = request.get("input")
+        if isinstance(items, list):
+            return self._missing_reasoning_items(items)
         messages = request.get("messages")
         for message in messages if isinstance(messages, list) else ():
             calls = message.get("tool_calls") if isinstance(message, dict) else None
@@ -396,6 +432,34 @@ class ChatServer:
                     return "reasoning_details must be passed back unmodified with tool calls."
         return None
 
+    def _missing_reasoning_items(self, items: list[object]) -> str | None:
+        """OpenAI's rule for a stateless Responses loop: a function call goes back with the
+        reasoning item (id and encrypted content) that came before it."""
+        reasoning = {
+            (item.get("id"), item.get("encrypted_content"))
+            for item in items
+            if isinstance(item, dict) and item.get("type") == "reasoning"
+        }
+        for item in items:
+            if not isinstance(item, dict) or item.get("type") != "function_call":
+                continue
+            state = self._sent_state.get(str(item.get("call_id")))
+            needed = None if state is None else state.reasoning_item
+            if needed is not None and needed not in reasoning:
+                return (
+                    f"Item of type 'function_call' was provided without its required "
+                    f"'reasoning' item: '{needed[0]}'."
+                )
+        return None
+
+
+#: The routes that stream, and their API.
+_ROUTES = {"/v1/chat/completions": "chat", "/v1/responses": "responses"}
+
+
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
 
 @dataclass(frozen=True)
 class _SentState:
@@ -404,6 +468,7 @@ class _SentState:
     extra_content: Mapping[str, object] | None
     thinking: tuple[str, str] | None
     details: list[dict[str, object]] | None
+    reasoning_item: tuple[str, str] | None = None
 
 
 @dataclass
@@ -461,7 +526,12 @@ async def _read_request(
 
 
 async def _play(
-    ex: _Exchange, reply: Reply, request: Mapping[str, object], response_id: str
+    ex: _Exchange,
+    reply: Reply,
+    request: Mapping[str, object],
+    response_id: str,
+    api: str,
+    encrypted: bool,
 ) -> bool:
     """Send one reply, faults included. Returns whether the connection may be reused."""
     extra = [] if reply.retry_after is None else [("retry-after", f"{reply.retry_after:g}")]
@@ -478,16 +548,13 @@ async def _play(
         await ex.send_json(reply.status, {"error": error}, extra)
         return True
     if not request.get("stream"):
-        await ex.send_json(200, reply.completion(response_id), extra)
+        if api == "responses":
+            answer = reply.response(response_id, encrypted=encrypted)
+        else:
+            answer = reply.completion(response_id)
+        await ex.send_json(200, answer, extra)
         return True
-    events = [sse_body([c], done=False) for c in reply.chunks(response_id)]
-    if reply.error is not None:
-        events.insert(
-            min(reply.error_after, len(events)),
-            sse_body([{"error": dict(reply.error)}], done=False),
-        )
-    if not reply.omit_done:
-        events.append(b"data: [DONE]\n\n")
+    events = _stream_events(reply, response_id, api, encrypted)
     if reply.crlf:
         events = [e.replace(b"\n", b"\r\n") for e in events]
     await ex.start(200, reply.content_type, extra)
@@ -513,6 +580,24 @@ async def _play(
         await _stall(ex, reply)
     await ex.send(h11.EndOfMessage())
     return True
+
+
+def _stream_events(reply: Reply, response_id: str, api: str, encrypted: bool) -> list[bytes]:
+    """The reply's SSE events, one ``bytes`` each, with its in-stream faults."""
+    if api == "responses":
+        objects = reply.response_events(response_id, encrypted=encrypted)
+        if reply.omit_done:
+            objects.pop()
+        events = [f"event: {o['type']}\n".encode() + sse_body([o], done=False) for o in objects]
+        error: dict[str, object] = {"type": "error", "error": dict(reply.error or {})}
+    else:
+        events = [sse_body([c], done=False) for c in reply.chunks(response_id)]
+        if not reply.omit_done:
+            events.append(b"data: [DONE]\n\n")
+        error = {"error": dict(reply.error or {})}
+    if reply.error is not None:
+        events.insert(min(reply.error_after, len(events)), sse_body([error], done=False))
+    return events
 
 
 async def _stall(ex: _Exchange, reply: Reply) -> None:

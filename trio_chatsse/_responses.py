@@ -1,0 +1,590 @@
+"""Layer 2: the Responses API event parser. SSE ``data`` in, the same events out.
+
+The sibling of the chat-chunk parser (same verbs: ``feed``, ``end``, ``state``, ``error``),
+for ``POST /responses`` streams. Where the chat parser accumulates fragments into items, this
+one maps events whose shape is already close to ours. Pure and synchronous: no trio, no I/O.
+
+Theory of operation
+-------------------
+Each SSE ``data`` is one JSON event whose ``type`` names it (the ``event:`` line, which some
+replays leave out, is used only when the data has no ``type``). Real streams bend the
+specification, and the parser is written for what they send (recordings of OpenAI, LM Studio,
+xAI, llama.cpp's server, a Copilot proxy and LiteLLM's bridge):
+
+* Items are message, reasoning and function_call; other kinds (``web_search_call``,
+  ``mcp_approval_request``, ``tool_search_call``...) are skipped, with their events.
+  ``output_index`` here counts the items passed on, in order of their added events.
+* An event finds its item by the server's ``output_index``, else its ``item_id``, else as the
+  last open item of its kind: llama.cpp sends neither, and a proxy may change item ids on every
+  event. A delta or a done item for an item never added opens one first, so every item is
+  added before it is done.
+* The done item is the truth (a proxy may re-cut or re-number what came before): text that
+  came only in the done item (LiteLLM sends a message's whole text there and no deltas) comes
+  out as one delta before the done event, so a consumer that prints deltas prints all of it.
+* Function calls follow the chat rule: by default only their done item; with
+  ``stream_tool_arguments`` their added event, argument deltas (one delta of the whole text
+  when the server sent none) and arguments-done too.
+* ``response.completed`` gives ``Completed`` once and last, with the completed response's id
+  and usage (those of ``created`` may differ behind a proxy); the body may stay open after it.
+  ``response.incomplete`` is a ``length`` or ``content_filter`` finish, handled as the chat
+  parser handles them. ``error`` (nested or flat), ``response.failed`` and a Chat-style
+  ``{"error": {...}}`` with no ``type`` (LiteLLM's bridge when the upstream fails) are mapped
+  by code. A body that ends without ``response.completed`` is a ``StreamError``.
+* ``sequence_number`` is checked when present, and a gap or a repeat is logged (once per
+  stream), never an error: trimmed and proxied streams have gaps and out-of-order numbers while
+  their content is whole, and dropping an event for its number would lose text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Literal
+
+from ._errors import ChatSSEError, ContextWindowExceeded, ProviderError, StreamError
+from ._models import (
+    Completed,
+    Event,
+    FunctionCall,
+    FunctionCallArgumentsDelta,
+    FunctionCallArgumentsDone,
+    Message,
+    OutputItemAdded,
+    OutputItemDone,
+    OutputText,
+    OutputTextDelta,
+    Reasoning,
+    ReasoningContentDelta,
+    ReasoningSummaryTextDelta,
+    ReasoningText,
+    Refusal,
+    RefusalDelta,
+    SummaryText,
+    TokenUsage,
+)
+from ._parsers import ParserState
+from ._wire import error_from_object, usage_from_object
+
+__all__ = ["ResponsesEventParser"]
+
+logger = logging.getLogger(__name__)
+
+_Kind = Literal["message", "reasoning", "function_call", "skipped"]
+_KINDS: frozenset[str] = frozenset({"message", "reasoning", "function_call"})
+#: Events with nothing to add to what the deltas and done items carry.
+_QUIET = frozenset(
+    {
+        "response.content_part.added",
+        "response.content_part.done",
+        "response.output_text.done",
+        "response.refusal.done",
+        "response.reasoning_text.done",
+        "response.reasoning_summary_part.added",
+        "response.reasoning_summary_part.done",
+        "response.reasoning_summary_text.done",
+        "keepalive",
+    }
+)
+
+
+class _Item:
+    """An output item being streamed."""
+
+    __slots__ = (
+        "added",
+        "arguments",
+        "arguments_done",
+        "call_id",
+        "deltas_sent",
+        "fields",
+        "index",
+        "item_id",
+        "kind",
+        "name",
+        "parts",
+    )
+
+    def __init__(self, kind: _Kind, index: int, fields: dict[str, object]) -> None:
+        self.kind = kind
+        #: Our output_index: its place among the items passed on.
+        self.index = index
+        #: The item as the added event gave it.
+        self.fields = fields
+        item_id = fields.get("id")
+        self.item_id = item_id if type(item_id) is str else None
+        call_id, name = fields.get("call_id"), fields.get("name")
+        self.call_id = call_id if type(call_id) is str else ""
+        self.name = name if type(name) is str else ""
+        #: Text by part: ("text" | "refusal" | "reasoning" | "summary", part index) -> pieces.
+        self.parts: dict[tuple[str, int], list[str]] = {}
+        self.arguments: list[str] = []
+        self.arguments_done: str | None = None
+        #: Whether an OutputItemAdded went out for it (a function call's only in live mode).
+        self.added = False
+        #: Whether any delta event went out for it.
+        self.deltas_sent = False
+
+
+class ResponsesEventParser:
+    """Turns the ``data`` of each SSE event of a Responses API stream into events.
+
+    The same verbs as :class:`~trio_chatsse.ChatChunkParser`: call :meth:`feed` for each SSE
+    event and :meth:`end` at end of input; once :attr:`state` is ``COMPLETED`` or ``FAILED``
+    the stream is over (:attr:`error` says why it failed).
+
+    Args:
+        token_limit_set: Whether the request set ``max_output_tokens``. Then a response left
+            ``incomplete`` for that reason ends normally (``finish_reason: "length"``);
+            otherwise it raises :class:`~trio_chatsse.ContextWindowExceeded`, as a chat
+            stream's ``length`` finish does.
+        stream_tool_arguments: Pass function calls on as they stream (added event, argument
+            deltas, arguments done), as :class:`~trio_chatsse.ChatChunkParser` does.
+    """
+
+    def __init__(self, *, token_limit_set: bool = False, stream_tool_arguments: bool = False):
+        self.token_limit_set = token_limit_set
+        self.stream_tool_arguments = stream_tool_arguments
+        #: Where the parser is; see :class:`~trio_chatsse.ParserState`.
+        self.state = ParserState.STREAMING
+        #: Why the stream failed, once :attr:`state` is ``FAILED``.
+        self.error: ChatSSEError | None = None
+        self._response_id = ""
+        self._items: list[_Item] = []
+        self._open: list[_Item] = []
+        self._by_server_index: dict[int, _Item] = {}
+        self._by_id: dict[str, _Item] = {}
+        self._calls_out = 0
+        self._last_sequence: int | None = None
+        self._sequence_logged = False
+        self._out: list[Event] = []
+
+    # -- public verbs -------------------------------------------------------------------------
+
+    def feed(self, data: str, event: str = "message") -> list[Event]:
+        """Take the ``data`` (and ``event`` type) of one SSE event; return the events it made."""
+        if self.state is ParserState.COMPLETED or self.state is ParserState.FAILED:
+            return []
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            if data.strip() == "[DONE]":
+                return self.end()  # [DONE] before response.completed: cut short
+            logger.debug("skipping an SSE event whose data is not JSON (%d chars)", len(data))
+            if event == "error":
+                self._fail(ProviderError(f"the server sent an error event: {data[:200]}"))
+            return []
+        if type(payload) is not dict:
+            logger.debug("skipping an SSE event whose JSON is not an object")
+            return []
+        out = self._out = []
+        kind = payload.get("type")
+        if type(kind) is not str:
+            if payload.get("error") is not None:  # a Chat-style error (LiteLLM's bridge)
+                self._on_error(payload)
+                return out
+            kind = event
+        self._check_sequence(payload.get("sequence_number"))
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            handler(self, payload)
+        elif kind not in _QUIET:
+            logger.debug("skipping a Responses event of type %r", kind[:80])
+        return out
+
+    def end(self) -> list[Event]:
+        """Signal end of input: before ``response.completed`` it sets :attr:`error` to a
+        :class:`~trio_chatsse.StreamError` (a stream cut short is never passed off as
+        complete)."""
+        if self.state is ParserState.STREAMING:
+            self._fail(StreamError("the stream ended before response.completed"))
+        return []
+
+    # -- items --------------------------------------------------------------------------------
+
+    def _on_item_added(self, payload: dict[str, object]) -> None:
+        fields = payload.get("item")
+        if type(fields) is not dict:
+            return
+        self._open_item(fields, payload)
+
+    def _open_item(self, fields: dict[str, object], payload: dict[str, object]) -> _Item:
+        kind = fields.get("type")
+        if kind in _KINDS:
+            item = _Item(kind, len(self._items), fields)  # type: ignore[arg-type]  # checked
+            self._items.append(item)
+            self._open.append(item)
+        else:
+            logger.debug("skipping an output item of type %r", str(kind)[:80])
+            item = _Item("skipped", -1, fields)
+        server_index = payload.get("output_index")
+        if type(server_index) is int:
+            self._by_server_index[server_index] = item
+        if item.item_id is not None:
+            self._by_id[item.item_id] = item
+        if item.kind == "message":
+            phase = fields.get("phase")
+            message = Message(id=item.item_id, phase=phase if type(phase) is str else None)
+            self._add(item, message)
+        elif item.kind == "reasoning":
+            self._add(item, Reasoning(id=item.item_id or ""))
+        elif item.kind == "function_call" and self.stream_tool_arguments and item.name:
+            self._add(item, self._call(item, arguments=""))
+        return item
+
+    def _add(self, item: _Item, model: Message | Reasoning | FunctionCall) -> None:
+        item.added = True
+        self._out.append(OutputItemAdded(item=model, output_index=item.index))
+
+    def _find(
+        self, payload: dict[str, object], kind: _Kind, fields: dict[str, object] | None = None
+    ) -> _Item | None:
+        """The item an event belongs to (``None`` for a skipped one), opened if unknown.
+
+        ``fields`` is the item of a done event (its id is ``fields["id"]``, not ``item_id``).
+        """
+        server_index = payload.get("output_index")
+        item = self._by_server_index.get(server_index) if type(server_index) is int else None
+        item_id = (fields or payload).get("id" if fields is not None else "item_id")
+        if item is None and type(item_id) is str:
+            item = self._by_id.get(item_id)
+        if item is None or (item.kind != kind and item.kind != "skipped"):
+            item = next((i for i in reversed(self._open) if i.kind == kind), None)
+        if item is None:
+            opened = dict(fields) if fields is not None else {"type": kind, "id": item_id}
+            item = self._open_item(opened, payload)
+        return None if item.kind == "skipped" else item
+
+    def _on_item_done(self, payload: dict[str, object]) -> None:
+        fields = payload.get("item")
+        if type(fields) is not dict:
+            return
+        kind = fields.get("type")
+        if kind not in _KINDS:
+            return
+        item = self._find(payload, kind, fields)
+        if item is None or item not in self._open:
+            return  # done twice, or a skipped item
+        self._close(item, fields)
+
+    def _close(self, item: _Item, fields: dict[str, object]) -> None:
+        """End an item from its done fields (the truth) and what streamed before them."""
+        self._open.remove(item)
+        if item.kind == "message":
+            self._close_message(item, fields)
+        elif item.kind == "reasoning":
+            self._close_reasoning(item, fields)
+        else:
+            self._close_call(item, fields)
+
+    def _close_message(self, item: _Item, fields: dict[str, object]) -> None:
+        content: list[OutputText | Refusal] = []
+        for index, part in enumerate(_parts(fields.get("content"))):
+            kind, text = part.get("type"), part.get("text", part.get("refusal"))
+            if type(text) is not str:
+                continue
+            if kind == "refusal":
+                content.append(Refusal(refusal=text))
+            else:
+                annotations = part.get("annotations")
+                content.append(
+                    OutputText(
+                        text=text,
+                        annotations=annotations if type(annotations) is list else [],
+                    )
+                )
+            self._catch_up(item, ("refusal" if kind == "refusal" else "text", index), text)
+        if not content:  # the done item left its content out: what streamed is the answer
+            content = [
+                Refusal(refusal="".join(p)) if kind == "refusal" else OutputText(text="".join(p))
+                for (kind, _), p in item.parts.items()
+            ]
+        phase = fields.get("phase", item.fields.get("phase"))
+        message = Message(
+            id=_str(fields.get("id")) or item.item_id,
+            content=content,
+            phase=phase if type(phase) is str else None,
+        )
+        self._out.append(OutputItemDone(item=message, output_index=item.index))
+
+    def _close_reasoning(self, item: _Item, fields: dict[str, object]) -> None:
+        summary = [
+            SummaryText(text=p["text"])
+            for p in _parts(fields.get("summary"))
+            if type(p.get("text")) is str
+        ]
+        content = [
+            ReasoningText(text=p["text"])
+            for p in _parts(fields.get("content"))
+            if type(p.get("text")) is str
+        ]
+        for index, part in enumerate(summary):
+            self._catch_up(item, ("summary", index), part.text)
+        for index, text_part in enumerate(content):
+            self._catch_up(item, ("reasoning", index), text_part.text)
+        if not summary and not content:
+            summary = [
+                SummaryText(text="".join(p)) for (k, _), p in item.parts.items() if k == "summary"
+            ]
+            content = [
+                ReasoningText(text="".join(p))
+                for (k, _), p in item.parts.items()
+                if k == "reasoning"
+            ]
+        encrypted = fields.get("encrypted_content")
+        reasoning = Reasoning(
+            id=_str(fields.get("id")) or item.item_id or "",
+            summary=summary,
+            content=content,
+            encrypted_content=encrypted if type(encrypted) is str else None,
+        )
+        self._out.append(OutputItemDone(item=reasoning, output_index=item.index))
+
+    def _close_call(
+        self, item: _Item, fields: dict[str, object], *, complete_only: bool = False
+    ) -> None:
+        item.name = _str(fields.get("name")) or item.name
+        item.call_id = _str(fields.get("call_id")) or item.call_id
+        arguments = fields.get("arguments")
+        if type(arguments) is not str or not arguments:
+            arguments = item.arguments_done or "".join(item.arguments)
+        if not item.name:
+            logger.warning(
+                "dropping a function call that never received a name (call id %r)",
+                item.call_id[:80],
+            )
+            return
+        if complete_only and not _is_json(arguments):
+            logger.debug("dropping a function call cut short (%r)", item.name)
+            return
+        if self.stream_tool_arguments:
+            if not item.added:
+                self._add(item, self._call(item, arguments=""))
+            if not item.deltas_sent and arguments:
+                self._out.append(self._arguments_delta(item, arguments))
+            self._out.append(
+                FunctionCallArgumentsDone(
+                    arguments=arguments,
+                    name=item.name,
+                    output_index=item.index,
+                    call_id=item.call_id,
+                    item_id=item.item_id,
+                )
+            )
+        if item.item_id is None:
+            item.item_id = _str(fields.get("id"))
+        call = self._call(item, arguments=arguments)
+        self._out.append(OutputItemDone(item=call, output_index=item.index))
+        self._calls_out += 1
+
+    def _call(self, item: _Item, *, arguments: str) -> FunctionCall:
+        return FunctionCall(
+            id=item.item_id,
+            call_id=item.call_id or item.item_id or "",
+            name=item.name,
+            arguments=arguments,
+        )
+
+    def _catch_up(self, item: _Item, part: tuple[str, int], text: str) -> None:
+        """Text a done item holds that no delta carried comes out as one delta first."""
+        if not text or part in item.parts:
+            return
+        kind, index = part
+        if kind == "text":
+            self._out.append(OutputTextDelta(delta=text, output_index=item.index))
+        elif kind == "refusal":
+            self._out.append(RefusalDelta(delta=text, output_index=item.index))
+        elif kind == "summary":
+            self._out.append(
+                ReasoningSummaryTextDelta(delta=text, summary_index=index, output_index=item.index)
+            )
+        else:
+            self._out.append(
+                ReasoningContentDelta(delta=text, content_index=index, output_index=item.index)
+            )
+        item.parts[part] = [text]
+
+    # -- deltas -------------------------------------------------------------------------------
+
+    def _on_text_delta(self, payload: dict[str, object]) -> None:
+        delta, item = self._delta(payload, "message", "text", "content_index")
+        if item is not None:
+            self._out.append(OutputTextDelta(delta=delta, output_index=item.index))
+
+    def _on_refusal_delta(self, payload: dict[str, object]) -> None:
+        delta, item = self._delta(payload, "message", "refusal", "content_index")
+        if item is not None:
+            self._out.append(RefusalDelta(delta=delta, output_index=item.index))
+
+    def _on_reasoning_delta(self, payload: dict[str, object]) -> None:
+        delta, item = self._delta(payload, "reasoning", "reasoning", "content_index")
+        if item is not None:
+            index = _index(payload, "content_index")
+            self._out.append(
+                ReasoningContentDelta(delta=delta, content_index=index, output_index=item.index)
+            )
+
+    def _on_summary_delta(self, payload: dict[str, object]) -> None:
+        delta, item = self._delta(payload, "reasoning", "summary", "summary_index")
+        if item is not None:
+            index = _index(payload, "summary_index")
+            self._out.append(
+                ReasoningSummaryTextDelta(delta=delta, summary_index=index, output_index=item.index)
+            )
+
+    def _delta(
+        self, payload: dict[str, object], kind: _Kind, part: str, part_key: str
+    ) -> tuple[str, _Item | None]:
+        """The delta's text and its item, its text kept; ``None`` when there is nothing to pass."""
+        delta = payload.get("delta")
+        if type(delta) is not str or not delta:
+            return "", None
+        item = self._find(payload, kind)
+        if item is None:
+            return delta, None
+        item.parts.setdefault((part, _index(payload, part_key)), []).append(delta)
+        item.deltas_sent = True
+        return delta, item
+
+    def _on_arguments_delta(self, payload: dict[str, object]) -> None:
+        delta = payload.get("delta")
+        if type(delta) is not str or not delta:
+            return
+        item = self._find(payload, "function_call")
+        if item is None:
+            return
+        item.arguments.append(delta)
+        if self.stream_tool_arguments and item.added:
+            item.deltas_sent = True
+            self._out.append(self._arguments_delta(item, delta))
+
+    def _arguments_delta(self, item: _Item, delta: str) -> FunctionCallArgumentsDelta:
+        item.deltas_sent = True
+        return FunctionCallArgumentsDelta(
+            delta=delta, output_index=item.index, call_id=item.call_id, item_id=item.item_id
+        )
+
+    def _on_arguments_done(self, payload: dict[str, object]) -> None:
+        arguments = payload.get("arguments")
+        item = self._find(payload, "function_call")
+        if item is not None and type(arguments) is str:
+            item.arguments_done = arguments
+
+    # -- the response -------------------------------------------------------------------------
+
+    def _on_response_started(self, payload: dict[str, object]) -> None:
+        response = payload.get("response")
+        if type(response) is dict and not self._response_id:
+            self._response_id = _str(response.get("id")) or ""
+
+    def _on_completed(self, payload: dict[str, object]) -> None:
+        self._finish(payload.get("response"), "stop")
+
+    def _on_incomplete(self, payload: dict[str, object]) -> None:
+        response = payload.get("response")
+        details = response.get("incomplete_details") if type(response) is dict else None
+        reason = details.get("reason") if type(details) is dict else None
+        if reason == "max_output_tokens" and not self.token_limit_set:
+            self._fail(
+                ContextWindowExceeded(
+                    "the response is incomplete (max_output_tokens) and the request set no "
+                    "token limit: the context window is full"
+                )
+            )
+            return
+        reason = "length" if reason == "max_output_tokens" else _str(reason) or "length"
+        self._finish(response, reason)
+
+    def _finish(self, response: object, reason: str) -> None:
+        """Close what is still open, then ``Completed``, once and last. A function call never
+        done comes out only if its arguments are whole JSON, as at a chat stream's finish."""
+        for item in list(self._open):
+            self._open.remove(item)
+            if item.kind == "function_call":
+                self._close_call(item, {}, complete_only=True)
+            elif item.kind == "message":
+                self._close_message(item, {})
+            else:
+                self._close_reasoning(item, {})
+        usage: TokenUsage | None = None
+        if type(response) is dict:
+            self._response_id = _str(response.get("id")) or self._response_id
+            raw_usage = response.get("usage")
+            if type(raw_usage) is dict:
+                usage = usage_from_object(raw_usage)
+        finish = "tool_calls" if self._calls_out else reason
+        self._out.append(
+            Completed(response_id=self._response_id, token_usage=usage, finish_reason=finish)
+        )
+        self.state = ParserState.COMPLETED
+
+    def _on_failed(self, payload: dict[str, object]) -> None:
+        response = payload.get("response")
+        error = response.get("error") if type(response) is dict else None
+        if type(error) is dict:
+            self._fail(error_from_object(error))
+        else:
+            self._fail(ProviderError("the response failed, and the server said no more"))
+
+    def _on_error(self, payload: dict[str, object]) -> None:
+        # The "error" event nests {type, code, message, param} under "error" in practice and
+        # is flat in the documentation; a Chat-style error object has only "error".
+        error = payload.get("error")
+        self._fail(error_from_object(error if type(error) is dict else payload))
+
+    def _fail(self, error: ChatSSEError) -> None:
+        self.error = error
+        self.state = ParserState.FAILED
+
+    def _check_sequence(self, number: object) -> None:
+        if type(number) is not int:
+            return
+        last, self._last_sequence = self._last_sequence, number
+        if last is not None and number != last + 1 and not self._sequence_logged:
+            self._sequence_logged = True
+            logger.debug(
+                "sequence_number went from %d to %d (a trimmed or proxied stream); carrying on",
+                last,
+                number,
+            )
+
+
+_Handler = Callable[[ResponsesEventParser, dict[str, object]], None]
+_HANDLERS: dict[str, _Handler] = {
+    "response.output_text.delta": ResponsesEventParser._on_text_delta,
+    "response.function_call_arguments.delta": ResponsesEventParser._on_arguments_delta,
+    "response.reasoning_summary_text.delta": ResponsesEventParser._on_summary_delta,
+    "response.reasoning_text.delta": ResponsesEventParser._on_reasoning_delta,
+    "response.refusal.delta": ResponsesEventParser._on_refusal_delta,
+    "response.output_item.added": ResponsesEventParser._on_item_added,
+    "response.output_item.done": ResponsesEventParser._on_item_done,
+    "response.function_call_arguments.done": ResponsesEventParser._on_arguments_done,
+    "response.created": ResponsesEventParser._on_response_started,
+    "response.in_progress": ResponsesEventParser._on_response_started,
+    "response.queued": ResponsesEventParser._on_response_started,
+    "response.completed": ResponsesEventParser._on_completed,
+    "response.incomplete": ResponsesEventParser._on_incomplete,
+    "response.failed": ResponsesEventParser._on_failed,
+    "error": ResponsesEventParser._on_error,
+}
+
+
+def _parts(value: object) -> list[dict[str, object]]:
+    return [part for part in value if type(part) is dict] if type(value) is list else []
+
+
+def _index(payload: dict[str, object], key: str) -> int:
+    value = payload.get(key)
+    return value if type(value) is int else 0
+
+
+def _str(value: object) -> str | None:
+    return value if type(value) is str and value else None
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,186 @@
+"""A scripted :class:`~trio_chatsse.testing.Reply` in the Responses API's form.
+
+The events follow OpenAI's recorded streams: ``created`` and ``in_progress``; per item an
+``output_item.added``, its parts and deltas, its ``.done`` events and ``output_item.done``; a
+``sequence_number`` on every event; then ``response.completed`` (or ``incomplete`` /
+``failed``) with the whole response. Used by the embedded server; pure, no I/O.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .testing import Reply
+
+__all__ = ["response_events", "response_object"]
+
+
+def response_object(
+    reply: Reply, response_id: str, *, encrypted: bool, status: str = "completed"
+) -> dict[str, object]:
+    """The whole ``response`` object of the reply (the non-streamed answer, and what the
+    terminal event of the stream holds)."""
+    response: dict[str, object] = {
+        "id": response_id,
+        "object": "response",
+        "created_at": 1_700_000_000,
+        "status": status,
+        "model": reply.model,
+        "output": [item for item, _ in _items(reply, response_id, encrypted=encrypted)],
+        "usage": _usage(reply) if reply.usage and status != "in_progress" else None,
+        "incomplete_details": None,
+        "error": None,
+    }
+    if status == "incomplete":
+        reason = (
+            "content_filter" if reply.finish_reason == "content_filter" else "max_output_tokens"
+        )
+        response["incomplete_details"] = {"reason": reason}
+    elif status == "failed":
+        response["error"] = {"code": "server_error", "message": "The model failed."}
+    return response
+
+
+def response_events(reply: Reply, response_id: str, *, encrypted: bool) -> list[dict[str, object]]:
+    """The events of the reply's stream, in order, numbered."""
+    started = response_object(reply, response_id, encrypted=encrypted, status="in_progress")
+    started["output"] = []
+    events: list[dict[str, object]] = [
+        {"type": "response.created", "response": started},
+        {"type": "response.in_progress", "response": started},
+    ]
+    for index, (item, stream_body) in enumerate(_items(reply, response_id, encrypted=encrypted)):
+        added = {**item, "status": "in_progress", **_emptied(item)}
+        events.append({"type": "response.output_item.added", "output_index": index, "item": added})
+        events += stream_body(index)
+        events.append({"type": "response.output_item.done", "output_index": index, "item": item})
+    status = {"length": "incomplete", "content_filter": "incomplete", "error": "failed"}.get(
+        reply.finish_reason or "", "completed"
+    )
+    final = response_object(reply, response_id, encrypted=encrypted, status=status)
+    events.append({"type": f"response.{status}", "response": final})
+    for number, event in enumerate(events):
+        event["sequence_number"] = number
+    return events
+
+
+_Body = Callable[[int], list[dict[str, object]]]
+
+
+def _items(
+    reply: Reply, response_id: str, *, encrypted: bool
+) -> list[tuple[dict[str, object], _Body]]:
+    """Each output item whole, and a function making its streamed events from its index."""
+    items: list[tuple[dict[str, object], _Body]] = []
+    size = reply.fragment_size
+    if reply.reasoning:
+        item_id = f"rs_{response_id}"
+        reasoning: dict[str, object] = {
+            "id": item_id,
+            "type": "reasoning",
+            "summary": [{"type": "summary_text", "text": reply.reasoning}],
+        }
+        if encrypted:
+            reasoning["encrypted_content"] = _encrypted(reply.reasoning)
+
+        def reasoning_body(index: int) -> list[dict[str, object]]:
+            where = {"item_id": item_id, "output_index": index, "summary_index": 0}
+            part = {"type": "summary_text", "text": ""}
+            return [
+                {"type": "response.reasoning_summary_part.added", **where, "part": part},
+                *(
+                    {"type": "response.reasoning_summary_text.delta", **where, "delta": piece}
+                    for piece in _pieces(reply.reasoning, size)
+                ),
+                {"type": "response.reasoning_summary_text.done", **where, "text": reply.reasoning},
+                {
+                    "type": "response.reasoning_summary_part.done",
+                    **where,
+                    "part": {"type": "summary_text", "text": reply.reasoning},
+                },
+            ]
+
+        items.append((reasoning, reasoning_body))
+    if reply.text:
+        message_id = f"msg_{response_id}"
+        text_part = {"type": "output_text", "annotations": [], "text": reply.text}
+        message: dict[str, object] = {
+            "id": message_id,
+            "type": "message",
+            "status": "completed",
+            "role": "assistant",
+            "content": [text_part],
+        }
+
+        def message_body(index: int) -> list[dict[str, object]]:
+            where = {"item_id": message_id, "output_index": index, "content_index": 0}
+            return [
+                {"type": "response.content_part.added", **where, "part": {**text_part, "text": ""}},
+                *(
+                    {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []}
+                    for piece in _pieces(reply.text, size)
+                ),
+                {"type": "response.output_text.done", **where, "text": reply.text},
+                {"type": "response.content_part.done", **where, "part": text_part},
+            ]
+
+        items.append((message, message_body))
+    for position, call in enumerate(reply.tool_calls):
+        call_item: dict[str, object] = {
+            "id": f"fc_{response_id}_{position}",
+            "type": "function_call",
+            "status": "completed",
+            "call_id": call.call_id or f"call_{position}",
+            "name": call.name,
+            "arguments": call.arguments,
+        }
+        items.append((call_item, _call_body(call_item, size)))
+    return items
+
+
+def _call_body(call_item: dict[str, object], size: int) -> _Body:
+    arguments = str(call_item["arguments"])
+
+    def body(index: int) -> list[dict[str, object]]:
+        where = {"item_id": call_item["id"], "output_index": index}
+        return [
+            *(
+                {"type": "response.function_call_arguments.delta", **where, "delta": piece}
+                for piece in _pieces(arguments, size)
+            ),
+            {"type": "response.function_call_arguments.done", **where, "arguments": arguments},
+        ]
+
+    return body
+
+
+def _emptied(item: dict[str, object]) -> dict[str, object]:
+    """What an item holds when it is added: no text, no summary, no arguments yet."""
+    if item["type"] == "message":
+        return {"content": []}
+    if item["type"] == "reasoning":
+        return {"summary": []}
+    return {"arguments": ""}
+
+
+def _usage(reply: Reply) -> dict[str, object]:
+    chat = reply.token_usage()
+    return {
+        "input_tokens": chat["prompt_tokens"],
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": chat["completion_tokens"],
+        "output_tokens_details": chat["completion_tokens_details"],
+        "total_tokens": chat["total_tokens"],
+    }
+
+
+def _encrypted(reasoning: str) -> str:
+    """A stand-in for the opaque ``encrypted_content`` of a reasoning item."""
+    return f"gAAAA-{zlib.crc32(reasoning.encode()):08x}"
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), max(size, 1))]
