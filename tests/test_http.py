@@ -16,6 +16,7 @@ from trio_chatsse import (
     Completed,
     ContextWindowExceeded,
     FunctionCall,
+    HTTPRateLimitError,
     HTTPStatusError,
     IdleTimeoutError,
     OutputTextDelta,
@@ -440,3 +441,83 @@ async def test_negative_retries_is_a_value_error(value: int, http_library: str) 
 
 async def _unused() -> AsyncIterator[bytes]:  # pragma: no cover
     yield b""
+
+
+# -- the error hierarchy and request ids ------------------------------------------------------
+
+
+async def test_a_429_is_both_a_rate_limit_and_a_status_error(
+    chat_server: ChatServer, http: HTTPClient
+) -> None:
+    chat_server.push(
+        Reply(status=429, retry_after=3, error={"message": "slow", "code": "rate_limit_exceeded"})
+    )
+    with pytest.raises(HTTPStatusError) as info:  # as openai-python's APIStatusError
+        async with open_chat_stream(http, model="m", messages=MESSAGES, max_retries=0):
+            pass  # pragma: no cover
+    error = info.value
+    assert isinstance(error, RateLimitError)
+    assert type(error) is HTTPRateLimitError
+    assert (error.status_code, error.retry_after, error.code) == (429, 3, "rate_limit_exceeded")
+    assert error.error == {"message": "slow", "code": "rate_limit_exceeded"}
+
+
+async def test_a_context_length_400_is_both(chat_server: ChatServer, http: HTTPClient) -> None:
+    error_object = {"message": "maximum context length is 8192", "code": "context_length_exceeded"}
+    chat_server.push(Reply(status=400, error=error_object))
+    with pytest.raises(ContextWindowExceeded) as info:
+        async with open_chat_stream(http, model="m", messages=MESSAGES):
+            pass  # pragma: no cover
+    assert isinstance(info.value, HTTPStatusError)
+    assert info.value.status_code == 400
+    assert info.value.message == "HTTP 400: maximum context length is 8192"
+    assert info.value.code == "context_length_exceeded"
+
+
+async def test_in_stream_rate_limits_have_no_status(
+    chat_server: ChatServer, http: HTTPClient
+) -> None:
+    chat_server.push(Reply(text="Hi", error={"message": "slow", "code": 429}, error_after=2))
+    async with open_chat_stream(http, model="m", messages=MESSAGES) as stream:
+        with pytest.raises(RateLimitError) as info:
+            await stream.final()
+    assert not isinstance(info.value, HTTPStatusError)
+    assert info.value.status_code is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"x-request-id": "req_1", "cf-ray": "ray"}, ("req_1", "x-request-id")),
+        ({"x-litellm-call-id": "c0ffee", "cf-ray": "ray"}, ("c0ffee", "x-litellm-call-id")),
+        ({"request-id": "req_ant"}, ("req_ant", "request-id")),
+        ({"apim-request-id": "azure-1"}, ("azure-1", "apim-request-id")),
+        ({"x-amzn-requestid": "aws-1"}, ("aws-1", "x-amzn-requestid")),
+        ({"cf-ray": "8f1e-LHR"}, ("8f1e-LHR", "cf-ray")),
+        ({}, (None, None)),
+    ],
+)
+async def test_the_request_id_comes_from_the_header_the_server_used(
+    http_library: str, headers: dict[str, str], expected: tuple[str | None, str | None]
+) -> None:
+    lib = library_module(http_library)
+
+    def handler(request: object) -> object:
+        return lib.Response(500, headers=headers, json={"error": {"message": "boom"}})
+
+    transport = lib.MockTransport(handler)
+    async with new_client(http_library, transport=transport, base_url="http://test/v1") as client:
+        with pytest.raises(HTTPStatusError) as info:
+            async with open_chat_stream(client, model="m", messages=MESSAGES, max_retries=0):
+                pass  # pragma: no cover
+    assert (info.value.request_id, info.value.request_id_header) == expected
+
+
+async def test_the_404_hint_names_the_path_once(chat_server: ChatServer, http_library: str) -> None:
+    base_url = chat_server.base_url.removesuffix("/v1")
+    async with new_client(http_library, base_url=base_url) as http:
+        with pytest.raises(HTTPStatusError) as info:
+            async with open_chat_stream(http, model="m", messages=MESSAGES):
+                pass  # pragma: no cover
+    assert info.value.message.count("/chat/completions") == 1
+    assert info.value.message.endswith("(is base_url right? it usually ends in /v1)")

@@ -3,6 +3,13 @@
 Every documented error derives from :class:`ChatSSEError` and means the server, the network
 or the provider did it. Mistakes of the caller raise :class:`TypeError`, :class:`ValueError`
 or :class:`RuntimeError` instead, as in h11's split between remote and local errors.
+
+A rate limit and a full context window can be reported two ways: by an HTTP status before the
+stream starts, or inside the stream (which has no status of its own). :class:`RateLimitError`
+and :class:`ContextWindowExceeded` catch both ways; the ones that came with an HTTP status are
+also :class:`HTTPStatusError` (:class:`HTTPRateLimitError`, :class:`HTTPContextWindowExceeded`),
+so that ``except HTTPStatusError`` catches every error status, a 429 included, as
+openai-python's ``APIStatusError`` does, and always finds a ``status_code``.
 """
 
 from __future__ import annotations
@@ -11,6 +18,9 @@ __all__ = [
     "ChatSSEError",
     "ContextWindowExceeded",
     "EventTooLargeError",
+    "FirstByteTimeoutError",
+    "HTTPContextWindowExceeded",
+    "HTTPRateLimitError",
     "HTTPStatusError",
     "IdleTimeoutError",
     "ProviderError",
@@ -47,16 +57,36 @@ class ChatSSEError(Exception):
         self.message = message
 
 
+#: The headers a server or gateway names its request id in, in the order they are looked for:
+#: OpenAI, vLLM and most servers; Anthropic-style servers; LiteLLM; Azure API Management;
+#: Azure; AWS (Bedrock gateways); Google; OpenRouter; Cloudflare's ray id, the last resort.
+REQUEST_ID_HEADERS = (
+    "x-request-id",
+    "request-id",
+    "x-litellm-call-id",
+    "apim-request-id",
+    "x-ms-request-id",
+    "x-amzn-requestid",
+    "x-goog-request-id",
+    "x-generation-id",
+    "cf-ray",
+)
+
+
 class HTTPStatusError(ChatSSEError):
     """The server answered the request with an HTTP error status (4xx or 5xx).
 
-    Raised from the ``async with open_chat_stream(...)`` line, before any event.
+    Raised from the ``async with open_chat_stream(...)`` line, before any event. A 429 is an
+    :class:`HTTPRateLimitError` and a context-length refusal an
+    :class:`HTTPContextWindowExceeded`: both are subclasses of this one.
 
     Attributes:
         status_code: The HTTP status.
         body: The start of the response body (at most 2000 characters).
         error: The parsed ``{"error": {...}}`` object of the body, when it had one.
-        request_id: The server's ``x-request-id`` header, when it sent one.
+        request_id: The request's id as the server or a gateway on the way named it, for a
+            provider ticket: the first of :data:`REQUEST_ID_HEADERS` present.
+        request_id_header: Which header :attr:`request_id` came from.
     """
 
     def __init__(
@@ -67,16 +97,19 @@ class HTTPStatusError(ChatSSEError):
         body: str = "",
         error: dict[str, object] | None = None,
         request_id: str | None = None,
+        request_id_header: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.body = quote_body(body)
         self.error = error
         self.request_id = request_id
+        self.request_id_header = request_id_header
 
 
 class RateLimitError(ChatSSEError):
-    """The provider refused for a rate or quota limit (HTTP 429, or such an in-stream error).
+    """The provider refused for a rate or quota limit: HTTP 429 (an
+    :class:`HTTPRateLimitError`), or such an error inside the stream.
 
     Attributes:
         retry_after: Seconds the server asked to wait (``Retry-After`` or ``retry-after-ms``),
@@ -102,9 +135,10 @@ class RateLimitError(ChatSSEError):
 class ContextWindowExceeded(ChatSSEError):
     """The conversation no longer fits the model's context window.
 
-    Raised for an HTTP error or in-stream error whose code or message names the context
-    length, and for ``finish_reason: "length"`` when the request set no token limit of its
-    own (with a limit, ``length`` is a normal end: see :class:`~trio_chatsse.Completed`).
+    Raised for an HTTP error (an :class:`HTTPContextWindowExceeded`) or an in-stream error
+    whose code or message names the context length, and for ``finish_reason: "length"`` when
+    the request set no token limit of its own (with a limit, ``length`` is a normal end: see
+    :class:`~trio_chatsse.Completed`).
 
     Attributes:
         status_code: The HTTP status when it came from one, else ``None``.
@@ -147,6 +181,66 @@ class ProviderError(ChatSSEError):
         self.error = error
 
 
+class HTTPRateLimitError(RateLimitError, HTTPStatusError):
+    """HTTP 429: a :class:`RateLimitError` that is also an :class:`HTTPStatusError`, with the
+    attributes of both (``status_code`` is always set)."""
+
+    status_code: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        retry_after: float | None = None,
+        code: str | int | None = None,
+        body: str = "",
+        error: dict[str, object] | None = None,
+        request_id: str | None = None,
+        request_id_header: str | None = None,
+    ) -> None:
+        HTTPStatusError.__init__(
+            self,
+            message,
+            status_code=status_code,
+            body=body,
+            error=error,
+            request_id=request_id,
+            request_id_header=request_id_header,
+        )
+        self.retry_after = retry_after
+        self.code = code
+
+
+class HTTPContextWindowExceeded(ContextWindowExceeded, HTTPStatusError):
+    """An HTTP error status whose body names the context length: a
+    :class:`ContextWindowExceeded` that is also an :class:`HTTPStatusError`."""
+
+    status_code: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | int | None = None,
+        body: str = "",
+        error: dict[str, object] | None = None,
+        request_id: str | None = None,
+        request_id_header: str | None = None,
+    ) -> None:
+        HTTPStatusError.__init__(
+            self,
+            message,
+            status_code=status_code,
+            body=body,
+            error=error,
+            request_id=request_id,
+            request_id_header=request_id_header,
+        )
+        self.code = code
+
+
 class StreamError(ChatSSEError):
     """The stream broke: the transport failed, or the body ended before any finish."""
 
@@ -167,9 +261,18 @@ class IdleTimeoutError(ChatSSEError):
     """No byte arrived for ``idle_timeout`` seconds.
 
     Attributes:
-        idle_timeout: The timeout that passed, in seconds.
+        idle_timeout: The limit that passed, in seconds.
     """
 
     def __init__(self, message: str, *, idle_timeout: float) -> None:
         super().__init__(message)
         self.idle_timeout = idle_timeout
+
+
+class FirstByteTimeoutError(IdleTimeoutError):
+    """Nothing came back, not even the response's headers or the first byte of its body,
+    for ``first_byte_timeout`` seconds after the request was sent.
+
+    An :class:`IdleTimeoutError`, so that one ``except`` catches every silence;
+    ``idle_timeout`` holds the first-byte limit that passed.
+    """

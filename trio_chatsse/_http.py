@@ -14,15 +14,18 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import trio
 
 from ._chunks import ChatChunkParser
 from ._clients import ClientLibrary, library_of
 from ._errors import (
+    REQUEST_ID_HEADERS,
     ChatSSEError,
     ContextWindowExceeded,
+    HTTPContextWindowExceeded,
+    HTTPRateLimitError,
     HTTPStatusError,
     IdleTimeoutError,
     RateLimitError,
@@ -35,9 +38,11 @@ from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._stream import (
     CLOSE_TIMEOUT,
     ChatStream,
+    FirstByteLimit,
     StreamTelemetry,
     _run_stream,
     check_stream_args,
+    seconds,
 )
 from ._tool_calls import ToolCallsOnStop
 from ._wire import error_from_object
@@ -70,6 +75,7 @@ async def open_chat_stream(
     tools: Sequence[Mapping[str, object]] | None = None,
     tool_choice: str | Mapping[str, object] | None = None,
     idle_timeout: float = 300.0,
+    first_byte_timeout: float | None = None,
     max_retries: int = 2,
     tool_calls_on_stop: ToolCallsOnStop = "emit",
     stream_tool_arguments: bool = False,
@@ -105,6 +111,11 @@ async def open_chat_stream(
         idle_timeout: Seconds without a byte of the body before
             :class:`~trio_chatsse.IdleTimeoutError`. The client's own read timeout is turned
             off for this request; its connect, write and pool timeouts still apply.
+        first_byte_timeout: Seconds the server may take, from sending the request, to send
+            its headers and the first byte of the body, before
+            :class:`~trio_chatsse.FirstByteTimeoutError` (a model may think for minutes before
+            it speaks); after that byte, ``idle_timeout`` governs. ``None`` (the default)
+            gives that wait ``idle_timeout`` too. Keep-alive comments count as bytes.
         max_retries: Retries of transport errors before a response (a refused connection, a
             pooled connection the server had closed) and of statuses 408, 409, 429 and 5xx,
             with exponential backoff and jitter, honouring ``Retry-After``. Only before the
@@ -137,8 +148,10 @@ async def open_chat_stream(
         HTTPStatusError: Any other 4xx or 5xx status.
         StreamError: The connection could not be made or broke before the body, or the
             server answered 200 with an HTML page instead of an event stream.
-        IdleTimeoutError: A body that is not labelled as an event stream sent nothing for
-            ``idle_timeout`` seconds (its start is checked before the block begins).
+        IdleTimeoutError: No response came for ``idle_timeout`` seconds, or a body that is
+            not labelled as an event stream sent nothing for that long (its start is checked
+            before the block begins); a :class:`~trio_chatsse.FirstByteTimeoutError` when
+            ``first_byte_timeout`` is set.
         ValueError: An argument no request can run with.
         TypeError: ``client`` is neither an ``httpx.AsyncClient`` nor an
             ``httpx2.AsyncClient``.
@@ -165,6 +178,7 @@ async def open_chat_stream(
         body,
         parser,
         idle_timeout=idle_timeout,
+        first_byte_timeout=first_byte_timeout,
         max_retries=max_retries,
         headers=headers,
         max_event_size=max_event_size,
@@ -183,6 +197,7 @@ async def open_responses_stream(
     tool_choice: str | Mapping[str, object] | None = None,
     instructions: str | None = None,
     idle_timeout: float = 300.0,
+    first_byte_timeout: float | None = None,
     max_retries: int = 2,
     stream_tool_arguments: bool = False,
     extra_body: Mapping[str, object] | None = None,
@@ -217,6 +232,7 @@ async def open_responses_stream(
         tool_choice: The ``tool_choice`` of the request.
         instructions: The ``instructions`` (system message) of the request.
         idle_timeout: As for :func:`~trio_chatsse.open_chat_stream`.
+        first_byte_timeout: As for :func:`~trio_chatsse.open_chat_stream`.
         max_retries: As for :func:`~trio_chatsse.open_chat_stream`.
         stream_tool_arguments: Function calls as they stream, as for
             :func:`~trio_chatsse.open_chat_stream` (never sent to the server).
@@ -237,8 +253,7 @@ async def open_responses_stream(
         HTTPStatusError: Any other 4xx or 5xx status.
         StreamError: The connection could not be made or broke before the body, or the
             server answered 200 with an HTML page instead of an event stream.
-        IdleTimeoutError: A body that is not labelled as an event stream sent nothing for
-            ``idle_timeout`` seconds.
+        IdleTimeoutError: As for :func:`~trio_chatsse.open_chat_stream`.
         ValueError: An argument no request can run with.
         TypeError: ``client`` is neither an ``httpx.AsyncClient`` nor an
             ``httpx2.AsyncClient``.
@@ -262,6 +277,7 @@ async def open_responses_stream(
         body,
         parser,
         idle_timeout=idle_timeout,
+        first_byte_timeout=first_byte_timeout,
         max_retries=max_retries,
         headers=headers,
         max_event_size=max_event_size,
@@ -292,6 +308,7 @@ async def _open_stream(
     parser: EventParser,
     *,
     idle_timeout: float,
+    first_byte_timeout: float | None,
     max_retries: int,
     headers: Mapping[str, str] | None,
     max_event_size: int,
@@ -299,12 +316,15 @@ async def _open_stream(
 ) -> AsyncGenerator[ChatStream, None]:
     """Send the request (retrying before the first byte), check the body, run the shell."""
     library = library_of(client)
-    check_stream_args(idle_timeout, max_event_size)
+    check_stream_args(idle_timeout, max_event_size, first_byte_timeout)
     if max_retries < 0:
         raise ValueError(f"max_retries must be 0 or more, not {max_retries!r}")
-    response = await _send_with_retries(client, library, endpoint.path, body, headers, max_retries)
+    silence = _Silence(idle_timeout, first_byte_timeout)
+    response = await _send_with_retries(
+        client, library, endpoint.path, body, headers, max_retries, silence
+    )
     try:
-        source = await _body_source(response, library, idle_timeout, endpoint.replay_json)
+        source = await _body_source(response, library, silence, endpoint.replay_json)
         async with _run_stream(
             source,
             response=response,
@@ -313,6 +333,7 @@ async def _open_stream(
             max_event_size=max_event_size,
             telemetry=telemetry,
             transport_errors=library.transport_errors,
+            first_byte=silence.first_byte,
         ) as stream:
             yield stream
     finally:
@@ -347,6 +368,7 @@ async def _send_with_retries(
     body: dict[str, object],
     headers: Mapping[str, str] | None,
     max_retries: int,
+    silence: _Silence,
 ) -> HTTPResponse:
     # idle_timeout governs reads of the body; the client's read timeout would race it.
     request_timeout = library.timeout_without_read(client.timeout)
@@ -362,8 +384,10 @@ async def _send_with_retries(
         )
         request.stream = library.request_body(content)  # type: ignore[assignment]  # its class
         logger.debug("POST %s (attempt %d)", request.url.copy_with(query=None), attempt + 1)
+        silence.start()
         try:
-            response = await client.send(request, stream=True)  # type: ignore[arg-type]  # its own
+            with trio.move_on_after(silence.remaining()) as waiting:
+                response = await client.send(request, stream=True)  # type: ignore[arg-type]  # its own
         except library.transport_errors as exc:
             # Nothing reached the caller yet, so any transport failure is safe to retry: a
             # refused connection, or a pooled connection the server had already closed
@@ -373,6 +397,8 @@ async def _send_with_retries(
                 raise StreamError(f"could not {what} the server: {exc!r:.300}") from exc
             await _sleep_before_retry(attempt, None, reason=type(exc).__name__)
             continue
+        if waiting.cancelled_caught:
+            silence.expired()  # no headers in time: not retried, the time budget is spent
         if response.status_code < 400:
             return response
         error = await _status_error(response, library)
@@ -408,31 +434,33 @@ async def _status_error(response: HTTPResponse, library: ClientLibrary) -> ChatS
     status = response.status_code
     error_object = _error_object(text)
     message = f"HTTP {status}"
+    mapped: ChatSSEError | None = None
     if error_object is not None:
         mapped = error_from_object(error_object, status_code=status)
         message = f"HTTP {status}: {mapped.message}"
-        if isinstance(mapped, ContextWindowExceeded):
-            return mapped
     elif text.strip() and "<html" not in text[:500].lower():
         message = f"HTTP {status}: {text.strip()[:300]}"
+    header = next((h for h in REQUEST_ID_HEADERS if h in response.headers), None)
+    details = {
+        "status_code": status,
+        "body": text,
+        "error": error_object,
+        "request_id": None if header is None else response.headers[header],
+        "request_id_header": header,
+    }
+    code = error_object.get("code") if error_object else None
+    code = code if isinstance(code, (str, int)) else None
     if status == 429:
-        code = error_object.get("code") if error_object else None
-        return RateLimitError(
-            message,
-            retry_after=_retry_after(response),
-            status_code=429,
-            code=code if isinstance(code, (str, int)) else None,
-        )
+        retry_after = _retry_after(response)
+        return HTTPRateLimitError(message, retry_after=retry_after, code=code, **details)  # type: ignore[arg-type]  # the fields above
+    if isinstance(mapped, ContextWindowExceeded):
+        return HTTPContextWindowExceeded(message, code=code, **details)  # type: ignore[arg-type]  # the fields above
     if status == 404:
         # The usual cause: a base_url without its /v1. The path only: a query may hold a key.
-        message += f" for {response.request.url.path} (is base_url right? it usually ends in /v1)"
-    return HTTPStatusError(
-        message,
-        status_code=status,
-        body=text,
-        error=error_object,
-        request_id=response.headers.get("x-request-id"),
-    )
+        path = response.request.url.path
+        message += "" if path in message else f" for {path}"
+        message += " (is base_url right? it usually ends in /v1)"
+    return HTTPStatusError(message, **details)  # type: ignore[arg-type]  # the fields above
 
 
 def _error_object(text: str) -> dict[str, object] | None:
@@ -492,7 +520,7 @@ async def _read_bounded(chunks: AsyncIterator[bytes], limit: int) -> bytes:
 async def _body_source(
     response: HTTPResponse,
     library: ClientLibrary,
-    idle_timeout: float,
+    silence: _Silence,
     replay_json: Callable[[bytes], bytes],
 ) -> AsyncIterator[bytes]:
     """The body to decode, checked against what its ``Content-Type`` claims.
@@ -508,7 +536,7 @@ async def _body_source(
     if content_type.startswith("text/event-stream"):
         return chunks
     first = b""
-    with trio.move_on_after(idle_timeout) as scope:
+    with trio.move_on_after(silence.remaining()) as scope:
         try:
             async for first in chunks:
                 if first.strip():
@@ -516,9 +544,7 @@ async def _body_source(
         except library.transport_errors as exc:
             raise StreamError(f"the connection broke before the answer: {exc!r:.300}") from exc
     if scope.cancelled_caught:
-        raise IdleTimeoutError(
-            f"no data from the server for {idle_timeout:g} seconds", idle_timeout=idle_timeout
-        )
+        silence.expired()
     head = first.lstrip()[:1]
     if head in (b"{", b"[") and content_type.startswith("application/json"):
         try:
@@ -534,6 +560,34 @@ async def _body_source(
             f"stream (is base_url right?): {first[:200].decode('utf-8', 'replace')!r}"
         )
     return _prepend(first, chunks)
+
+
+class _Silence:
+    """How long the request may wait for the server's first byte, attempt by attempt."""
+
+    def __init__(self, idle_timeout: float, first_byte_timeout: float | None) -> None:
+        self._idle_timeout = idle_timeout
+        self._first_byte_timeout = first_byte_timeout
+        #: The first-byte limit of the current attempt (``None`` unless one was set).
+        self.first_byte: FirstByteLimit | None = None
+        self._deadline = 0.0
+
+    def start(self) -> None:
+        """A request is being sent: its wait starts now."""
+        self.first_byte = FirstByteLimit.starting_now(self._first_byte_timeout)
+        wait = self._idle_timeout if self._first_byte_timeout is None else self._first_byte_timeout
+        self._deadline = trio.current_time() + wait
+
+    def remaining(self) -> float:
+        return self._deadline - trio.current_time()
+
+    def expired(self) -> NoReturn:
+        if self.first_byte is not None:
+            self.first_byte.expired()
+        idle = self._idle_timeout
+        raise IdleTimeoutError(
+            f"no response from the server for {seconds(idle)}", idle_timeout=idle
+        )
 
 
 async def _prepend(first: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

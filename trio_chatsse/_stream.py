@@ -26,12 +26,12 @@ import math
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, final
+from typing import TYPE_CHECKING, Literal, NoReturn, Protocol, final
 
 import trio
 
 from ._chunks import ChatChunkParser
-from ._errors import IdleTimeoutError, StreamError
+from ._errors import FirstByteTimeoutError, IdleTimeoutError, StreamError
 from ._models import Completed, Event, FunctionCall, Message, OutputItemDone, OutputText, TokenUsage
 from ._parsers import EventParser, ParserState
 from ._responses import ResponsesEventParser
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHANNEL_SIZE",
+    "FirstByteLimit",
     "WireAPI",
     "ChatStream",
     "ReadOutcome",
@@ -247,12 +248,14 @@ class _Reader:
         idle_timeout: float,
         telemetry: StreamTelemetry | None,
         transport_errors: tuple[type[BaseException], ...],
+        first_byte: FirstByteLimit | None,
     ) -> None:
         self._send = send
         self._stream = stream
         self._parser = parser
         self._decoder = decoder
         self._idle_timeout = idle_timeout
+        self._first_byte = first_byte
         self._telemetry = telemetry
         self._transport_errors = (*_TRANSPORT_ERRORS, *transport_errors)
         self._started = trio.current_time()
@@ -303,6 +306,8 @@ class _Reader:
                 trio.move_on_after(idle + slack) as scope,
                 _completing_on_break(parser, self._transport_errors),
             ):
+                if self._first_byte is not None:
+                    scope.deadline = self._first_byte.deadline
                 deadline = scope.deadline
                 async for chunk in chunks:
                     now = clock()
@@ -310,6 +315,8 @@ class _Reader:
                         deadline = scope.deadline = now + idle + slack
                     if not reads:
                         stats.time_to_first_byte = now - self._started
+                        # The first byte ends the first-byte wait: silence is idleness now.
+                        deadline = scope.deadline = now + idle + slack
                     reads += 1
                     nbytes += len(chunk)
                     for sse in decoder.feed(chunk):
@@ -343,8 +350,10 @@ class _Reader:
         idle = self._idle_timeout
         if self._telemetry is not None:
             self._telemetry.on_read(ReadOutcome.IDLE_TIMEOUT, 0, idle)
+        if self._first_byte is not None and not self._stream.stats.reads:
+            self._first_byte.expired()
         logger.debug("idle timeout: no byte for %s seconds", idle)
-        raise IdleTimeoutError(f"no data from the server for {idle:g} seconds", idle_timeout=idle)
+        raise IdleTimeoutError(f"no data from the server for {seconds(idle)}", idle_timeout=idle)
 
     async def _end_of_body(self, chunks: AsyncIterator[bytes]) -> None:
         """After the loop: drain after ``[DONE]``, or end the parser and send what it makes."""
@@ -436,12 +445,45 @@ async def _drain(chunks: AsyncIterator[bytes], seconds: float) -> None:
             pass
 
 
-def check_stream_args(idle_timeout: float, max_event_size: int) -> None:
+def check_stream_args(
+    idle_timeout: float, max_event_size: int, first_byte_timeout: float | None = None
+) -> None:
     """Raise :class:`ValueError` for arguments no stream can run with."""
     if not idle_timeout > 0:
         raise ValueError(f"idle_timeout must be a positive number of seconds, not {idle_timeout!r}")
+    if first_byte_timeout is not None and not first_byte_timeout > 0:
+        raise ValueError(
+            f"first_byte_timeout must be a positive number of seconds, not {first_byte_timeout!r}"
+        )
     if max_event_size <= 0:
         raise ValueError(f"max_event_size must be positive, not {max_event_size!r}")
+
+
+def seconds(value: float) -> str:
+    """``1 second``, ``0.5 seconds``, ``300 seconds``."""
+    return f"{value:g} second" if value == 1 else f"{value:g} seconds"
+
+
+@dataclass(frozen=True)
+class FirstByteLimit:
+    """When the first byte of the body must have come by, under ``first_byte_timeout``."""
+
+    #: The ``trio.current_time()`` by which it must have come.
+    deadline: float
+    #: The limit, in seconds, counted from when the request was sent.
+    timeout: float
+
+    @classmethod
+    def starting_now(cls, timeout: float | None) -> FirstByteLimit | None:
+        return None if timeout is None else cls(trio.current_time() + timeout, timeout)
+
+    def expired(self) -> NoReturn:
+        """Raise the :class:`~trio_chatsse.FirstByteTimeoutError` of this limit."""
+        logger.debug("first-byte timeout: nothing for %s seconds", self.timeout)
+        raise FirstByteTimeoutError(
+            f"no response from the server for {seconds(self.timeout)} (first_byte_timeout)",
+            idle_timeout=self.timeout,
+        )
 
 
 #: The wire APIs a stream can be read as.
@@ -454,6 +496,7 @@ async def open_event_stream(
     *,
     api: WireAPI = "chat",
     idle_timeout: float = 300.0,
+    first_byte_timeout: float | None = None,
     tool_calls_on_stop: ToolCallsOnStop = "emit",
     token_limit_set: bool = False,
     stream_tool_arguments: bool = False,
@@ -474,6 +517,9 @@ async def open_event_stream(
             or ``"responses"`` (Responses API events).
         idle_timeout: Seconds without a byte (a keep-alive comment counts) before the
             stream fails with :class:`~trio_chatsse.IdleTimeoutError`.
+        first_byte_timeout: Seconds the first byte may take, counted from the start of the
+            stream, before :class:`~trio_chatsse.FirstByteTimeoutError`; ``None`` (the
+            default) gives the first byte ``idle_timeout`` like any other.
         tool_calls_on_stop: ``"emit"`` passes complete tool calls on when the server ends
             with ``finish_reason: "stop"``; ``"drop"`` drops them, as the reference does.
         token_limit_set: Whether the request set ``max_tokens`` (``max_output_tokens`` for
@@ -491,7 +537,7 @@ async def open_event_stream(
         ValueError: ``idle_timeout`` or ``max_event_size`` is not positive, or ``api`` is
             not one of the two.
     """
-    check_stream_args(idle_timeout, max_event_size)
+    check_stream_args(idle_timeout, max_event_size, first_byte_timeout)
     parser: EventParser
     if api == "chat":
         parser = ChatChunkParser(
@@ -512,6 +558,7 @@ async def open_event_stream(
         parser=parser,
         max_event_size=max_event_size,
         telemetry=telemetry,
+        first_byte=FirstByteLimit.starting_now(first_byte_timeout),
     ) as stream:
         yield stream
 
@@ -526,11 +573,14 @@ async def _run_stream(
     max_event_size: int,
     telemetry: StreamTelemetry | None,
     transport_errors: tuple[type[BaseException], ...] = (),
+    first_byte: FirstByteLimit | None = None,
 ) -> AsyncGenerator[ChatStream, None]:
     send, receive = trio.open_memory_channel[Event](CHANNEL_SIZE)
     stream = ChatStream(receive, response)
     decoder = SSEDecoder(max_event_size=max_event_size)
-    reader = _Reader(send, stream, parser, decoder, idle_timeout, telemetry, transport_errors)
+    reader = _Reader(
+        send, stream, parser, decoder, idle_timeout, telemetry, transport_errors, first_byte
+    )
     with send, receive:
         async with open_background_nursery() as nursery:
             nursery.start_soon(reader.run, byte_chunks)
