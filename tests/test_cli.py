@@ -10,8 +10,10 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
 import trio
 
+import trio_chatsse
 from trio_chatsse import EVENT_ADAPTER, Completed
 from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_server
 
@@ -206,3 +208,89 @@ async def test_chat_over_the_responses_api(chat_server: ChatServer, tmp_path: Pa
         "tools": [{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}],
         "max_output_tokens": 50,
     }
+
+
+async def test_version() -> None:
+    result = await run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.decode() == f"trio-chatsse {trio_chatsse.__version__}\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (("--max-retries", "-1"), b"", "--max-retries: must be 0 or more, not -1"),
+        (("--idle-timeout", "0"), b"", "--idle-timeout: must be a positive number of seconds"),
+        (("--idle-timeout", "soon"), b"", "--idle-timeout: not a number of seconds: 'soon'"),
+        (("--first-byte-timeout", "-5"), b"", "--first-byte-timeout: must be a positive"),
+        (("--max-tokens", "0"), b"", "--max-tokens: must be 1 or more"),
+        (("--base-url", "localhost:8080/v1"), b"", "needs a scheme: http:// or https://"),
+        ((), b"  \n", "the prompt is empty"),
+    ],
+    ids=["retries", "idle", "idle-text", "first-byte", "max-tokens", "scheme", "empty-prompt"],
+)
+async def test_bad_arguments_are_usage_errors_not_tracebacks(
+    args: tuple[str, ...], stdin: bytes, message: str
+) -> None:
+    prompt = () if stdin else ("hi",)
+    base = () if "--base-url" in args else ("--base-url", "http://127.0.0.1:9/v1")
+    result = await run_cli("chat", *prompt, *base, *args, stdin=stdin)
+    err = result.stderr.decode()
+    assert result.returncode == 2, err
+    assert message in err
+    assert "Traceback" not in err
+
+
+async def test_subcommands_describe_themselves() -> None:
+    for command, words in (("demo", "No network, no API key"), ("chat", "Send one prompt")):
+        result = await run_cli(command, "--help")
+        assert result.returncode == 0
+        assert words in result.stdout.decode()
+    chat_help = (await run_cli("chat", "--help")).stdout.decode()
+    assert "(default: on)" in chat_help
+
+
+async def test_demo_jsonl_reports_the_errors_it_shows() -> None:
+    result = await run_cli("demo", "--jsonl")
+    assert result.returncode == 0  # the faults are what the demo shows; it handles them
+    records = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    errors = [r for r in records if r["type"] == "error"]
+    assert [e["error"] for e in errors] == ["IdleTimeoutError", "ProviderError"]
+    assert errors[1]["message"] == "The model is overloaded"
+    for record in records:
+        if record["type"] != "error":
+            EVENT_ADAPTER.validate_python(record)
+
+
+async def test_chat_jsonl_ends_with_the_error_record(chat_server: ChatServer) -> None:
+    chat_server.push(Reply(text="partial", error={"message": "boom"}, error_after=2))
+    result = await run_cli("chat", "hi", "--base-url", chat_server.base_url, "--jsonl")
+    assert result.returncode == 1
+    last = json.loads(result.stdout.decode().splitlines()[-1])
+    assert last == {"type": "error", "error": "ProviderError", "message": "boom"}
+
+
+async def test_an_error_after_partial_text_gets_a_line_of_its_own(chat_server: ChatServer) -> None:
+    chat_server.push(Reply(text="Hello sl", fragment_size=8, stall=30, stall_after=2))
+    result = await run_cli("chat", "hi", "--base-url", chat_server.base_url, "--idle-timeout", "1")
+    assert result.returncode == 1
+    assert result.stdout.decode() == "Hello sl\n"  # the line is ended before the error
+    assert result.stderr.decode().endswith(
+        "trio-chatsse: IdleTimeoutError: no data from the server for 1 second\n"
+    )
+
+
+async def test_a_closed_stdout_is_the_readers_choice_and_exits_0() -> None:
+    # `trio-chatsse demo | head -1`: the pipe closes after the first line.
+    with trio.fail_after(TIMEOUT):
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-m", "trio_chatsse", "demo"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert process.stdout is not None
+        first = await process.stdout.receive_some()
+        await process.stdout.aclose()
+        code = await process.wait()
+    assert first
+    assert code == 0

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import trio
 
+from . import __version__
 from ._errors import ChatSSEError, HTTPStatusError, IdleTimeoutError, ProviderError
 from ._http import open_chat_stream, open_responses_stream
 from ._models import (
@@ -141,6 +142,19 @@ class Printer:
             self.err.write(text + "\n")
             self.err.flush()
 
+    def error(self, exc: ChatSSEError, line: str | None = None) -> None:
+        """Report a stream's error: a record among the JSON lines too, and on standard error
+        a line of its own (``line``, or the error's name and message), never glued to the
+        partial text before it."""
+        if self.jsonl:
+            record = {"type": "error", "error": type(exc).__name__, "message": exc.message}
+            self.out.write(json.dumps(record) + "\n")
+            self.out.flush()
+        self._end_reasoning()
+        self._newline()
+        self.err.write((line or f"trio-chatsse: {type(exc).__name__}: {exc.message}") + "\n")
+        self.err.flush()
+
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -156,18 +170,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(
         prog="trio-chatsse",
-        description="Stream OpenAI-compatible Chat Completions as typed events.",
+        description=(
+            "Stream OpenAI-compatible Chat Completions and Responses API answers as typed "
+            "events. Exit codes: 0 ok, 1 stream or provider error, 2 usage error, "
+            "130 interrupted."
+        ),
         parents=[common],
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
         "demo",
         parents=[common],
         help="stream from the embedded test server (no network, no API key)",
+        description=(
+            "Start the embedded OpenAI-compatible server and stream scripted answers through "
+            "the library: reasoning, text, a tool call whose arguments stream, the tool result "
+            "sent back, a Responses API answer, then a stalled server and a provider error, "
+            "both caught. No network, no API key."
+        ),
     )
     demo.add_argument("--jsonl", action="store_true", help="print one JSON event per line")
     chat = commands.add_parser(
-        "chat", parents=[common], help="stream from any OpenAI-compatible endpoint"
+        "chat",
+        parents=[common],
+        help="stream from any OpenAI-compatible endpoint",
+        description=(
+            "Send one prompt to an OpenAI-compatible server and stream the answer: text to "
+            "standard output as it arrives, reasoning and usage to standard error."
+        ),
     )
     chat.add_argument("prompt", nargs="?", help="the prompt (default: read stdin)")
     chat.add_argument(
@@ -189,21 +220,31 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument(
         "--tools", type=argparse.FileType("r"), help="a JSON file of tool definitions"
     )
-    chat.add_argument("--max-tokens", type=int, help="the request's max_tokens")
+    chat.add_argument(
+        "--max-tokens", type=_count(1), help="the request's max_tokens (max_output_tokens)"
+    )
     chat.add_argument(
         "--idle-timeout",
-        type=float,
+        type=_seconds,
         default=300.0,
         help="seconds without data before giving up (default 300)",
     )
     chat.add_argument(
-        "--max-retries", type=int, default=2, help="retries before the first byte (default 2)"
+        "--first-byte-timeout",
+        type=_seconds,
+        help="seconds the server may take before its first byte (default: --idle-timeout)",
+    )
+    chat.add_argument(
+        "--max-retries",
+        type=_count(0),
+        default=2,
+        help="retries before the first byte (default 2)",
     )
     chat.add_argument(
         "--reasoning",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="show reasoning on stderr",
+        help="show reasoning on stderr (default: on)",
     )
     chat.add_argument("--jsonl", action="store_true", help="print one JSON event per line")
     chat.add_argument(
@@ -218,6 +259,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="show tool calls as their arguments stream (with --jsonl: their live events)",
     )
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, not {text}")
+        return value
+
+    return count
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -240,16 +304,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"trio-chatsse: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ChatSSEError as exc:
-        print(f"trio-chatsse: {type(exc).__name__}: {exc.message}", file=sys.stderr)
+        printer.error(exc)
         return EXIT_STREAM_ERROR
     except KeyboardInterrupt:
         print("\ntrio-chatsse: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader of our output went away (`... | head`): stop quietly, as the Python
-        # docs advise, pointing stdout at devnull so the interpreter's final flush is silent.
+        # The reader of our output went away (`... | head -1`): its choice, not a failure of
+        # the stream, so stop quietly with 0. Pointing stdout at devnull, as the Python docs
+        # advise, keeps the interpreter's final flush from failing again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_STREAM_ERROR
+        return EXIT_OK
     return EXIT_OK
 
 
@@ -286,11 +351,18 @@ def chat_request(
             "no base URL: pass --base-url or set OPENAI_BASE_URL "
             "(or try `trio-chatsse demo`, which needs neither)"
         )
+    if not args.base_url.startswith(("http://", "https://")):
+        raise UsageError(
+            f"the base URL needs a scheme: http:// or https://, as in "
+            f"http://{args.base_url.split('://')[-1]} (got {args.base_url!r})"
+        )
     prompt = args.prompt
     if prompt is None:
         if stdin.isatty():
             raise UsageError("no prompt: give one as an argument or on standard input")
         prompt = stdin.read()
+    if not prompt.strip():
+        raise UsageError("the prompt is empty")
     messages: list[dict[str, object]] = []
     if args.system:
         messages.append({"role": "system", "content": args.system})
@@ -328,6 +400,7 @@ async def run_chat(
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
     options = {
         "idle_timeout": args.idle_timeout,
+        "first_byte_timeout": args.first_byte_timeout,
         "max_retries": args.max_retries,
         "stream_tool_arguments": args.stream_tool_arguments,
     }
@@ -457,4 +530,5 @@ async def _demo_fault(http: HTTPClient, printer: Printer, *, idle_timeout: float
                 events += 1
                 printer.event(event)
     except (IdleTimeoutError, ProviderError, HTTPStatusError) as exc:
-        printer.note(f"\n  -> caught {type(exc).__name__} after {events} events: {exc.message}")
+        # The faults are what these scenarios show: caught, reported, and the demo goes on.
+        printer.error(exc, f"  -> caught {type(exc).__name__} after {events} events: {exc.message}")
