@@ -19,12 +19,16 @@ nitpicky = True
 # The machines this project builds on reach no documentation sites, so intersphinx
 # inventories cannot be fetched: names of other projects are left unlinked instead.
 nitpick_ignore_regex = [
-    ("py:.*", r"(trio|httpx|httpx2|pydantic|h11|typing|collections|contextlib|enum|argparse)\..*"),
     (
         "py:.*",
-        r"(Event|Item|ToolCallsOnStop|ReasoningPolicy|ReplySource|_AnyEvent|Mapping|Sequence|Callable|HTTPResponse|JsonValue)",
+        r"(trio|httpx|httpx2|pydantic|h11|typing|collections|contextlib|enum|argparse|opentelemetry)\..*",
+    ),
+    (
+        "py:.*",
+        r"(Event|Item|ToolCallsOnStop|ReasoningPolicy|ReplySource|_AnyEvent|Mapping|Sequence|Callable|HTTPResponse|HTTPClient|JsonValue)",
     ),
     ("py:.*", r"(AsyncIterable|AsyncIterator|AsyncGenerator|Literal|TextIO|Protocol)"),
+    ("py:.*", r"(AbstractAsyncContextManager|NoReturn)"),
     (
         "py:.*",
         r"(datetime|NoneType|pydantic_core\..*|annotated_types\..*|FieldInfo|ComputedFieldInfo)",

@@ -30,6 +30,11 @@ EXPECTED = {
     ],
     "tool_loop": ["2 + 40 = 42\n"],
     "responses_loop": ["2 + 40 = 42\n"],
+    "otel": [
+        "chat any ('stop',) 5\n",
+        "['gen_ai.client.operation.duration', 'gen_ai.client.operation.time_per_output_chunk', "
+        "'gen_ai.client.operation.time_to_first_chunk', 'gen_ai.client.token.usage']\n",
+    ],
     "live_tool_calls": [
         "[0] write_file(...)\n[0] Roses are red,\n[0] channels are bounded,\n",
         "[0] done: write_file, 122 characters\n",
