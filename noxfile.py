@@ -58,11 +58,12 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the Sphinx docs with warnings as errors."""
-    session.install("-e", ".[docs]")
+    """Build the Sphinx docs from scratch with warnings as errors, then check the HTML."""
+    session.install("-e", ".[docs,test]")
     session.run(
-        "sphinx-build", "-W", "--keep-going", "-n", "-b", "html", "docs", "docs/_build/html"
+        "sphinx-build", "-E", "-W", "--keep-going", "-n", "-b", "html", "docs", "docs/_build/html"
     )
+    session.run("pytest", "tests/test_rendered_docs.py", "-q")
 
 
 @nox.session(python=PYTHON)

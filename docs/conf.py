@@ -9,12 +9,29 @@ author = "trio_chatsse developers"
 copyright = "2026, trio_chatsse developers"
 release = trio_chatsse.__version__
 
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinxcontrib.autodoc_pydantic"]
+autodoc_pydantic_model_show_json = False
+autodoc_pydantic_model_show_config_summary = False
+autodoc_pydantic_model_show_validator_summary = False
+autodoc_pydantic_model_show_validator_members = False
+autodoc_pydantic_model_show_field_summary = False
+autodoc_pydantic_model_undoc_members = True
+autodoc_pydantic_model_hide_paramlist = True
+autodoc_pydantic_model_signature_prefix = "class"
+autodoc_pydantic_field_list_validators = False
+autodoc_pydantic_field_show_constraints = False
+autodoc_pydantic_field_signature_prefix = ""
+autodoc_pydantic_model_member_order = "bysource"
+autodoc_pydantic_field_doc_policy = "docstring"
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
-autodoc_class_signature = "separated"
+# "mixed": a class's signature is its constructor's, shown once; no separate __init__ entry.
+autodoc_class_signature = "mixed"
+# Types are shown for the documented parameters only: an async context manager's return
+# annotation (an AsyncGenerator) would mislead.
+autodoc_typehints_description_target = "documented"
 nitpicky = True
 # The machines this project builds on reach no documentation sites, so intersphinx
 # inventories cannot be fetched: names of other projects are left unlinked instead.
@@ -28,7 +45,7 @@ nitpick_ignore_regex = [
         r"(Event|Item|ToolCallsOnStop|ReasoningPolicy|ReplySource|_AnyEvent|Mapping|Sequence|Callable|HTTPResponse|HTTPClient|JsonValue)",
     ),
     ("py:.*", r"(AsyncIterable|AsyncIterator|AsyncGenerator|Literal|TextIO|Protocol)"),
-    ("py:.*", r"(AbstractAsyncContextManager|NoReturn)"),
+    ("py:.*", r"(AbstractAsyncContextManager|NoReturn|trace\..*|metrics\..*)"),
     (
         "py:.*",
         r"(datetime|NoneType|pydantic_core\..*|annotated_types\..*|FieldInfo|ComputedFieldInfo)",
@@ -37,5 +54,7 @@ nitpick_ignore_regex = [
     ("py:.*", r"(types\.Annotated|Field|.*=.*)"),
 ]
 html_theme = "furo"
+html_static_path = ["_static"]
+html_css_files = ["wrap.css"]
 html_title = "trio_chatsse"
 exclude_patterns = ["_build"]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+import trio
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = ROOT / "docs" / "examples"
@@ -70,3 +72,17 @@ def test_readme_example_is_the_quickstart_file() -> None:
     source = (EXAMPLES / "quickstart.py").read_text()
     body = source[source.index("import httpx") :]
     assert any(body.strip() in block for block in blocks)
+
+
+async def test_the_test_example_runs_in_a_fresh_project(tmp_path: Path) -> None:
+    """Copied alone into a project with no pytest configuration, it passes as documented."""
+    (tmp_path / "test_my_app.py").write_text((EXAMPLES / "test_my_app.py").read_text())
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # no trio_mode, no settings of ours
+    result = await trio.run_process(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        capture_stdout=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout.decode()
+    assert "2 passed" in result.stdout.decode()

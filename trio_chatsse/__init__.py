@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._chunks import ChatChunkParser
 from ._errors import (
+    REQUEST_ID_HEADERS,
     ChatSSEError,
     ContextWindowExceeded,
     EventTooLargeError,
@@ -64,6 +65,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CHANNEL_SIZE",
     "EVENT_ADAPTER",
+    "REQUEST_ID_HEADERS",
     "ChatChunkParser",
     "ChatSSEError",
     "ChatStream",

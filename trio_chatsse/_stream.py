@@ -124,8 +124,9 @@ class StreamStats:
 class ChatStream:
     """The events of one response, in order: ``async for event in stream``.
 
-    Yielded by :func:`~trio_chatsse.open_chat_stream` and :func:`open_event_stream`; use it
-    only inside their ``async with`` block. A documented error is raised from the iteration
+    Yielded by :func:`~trio_chatsse.open_chat_stream`,
+    :func:`~trio_chatsse.open_responses_stream` and :func:`open_event_stream`; use it only
+    inside their ``async with`` block. A documented error is raised from the iteration
     at the point where it happened, after every event that came before it. The done items
     and the :class:`~trio_chatsse.Completed` event are also kept here as they pass, so after
     the loop (or after :meth:`final`) the whole answer can be read back.
@@ -137,8 +138,8 @@ class ChatStream:
         self._receive = receive
         self._error: BaseException | None = None
         self._output: list[Item] = []
-        #: The HTTP response (an ``httpx.Response`` or ``httpx2.Response``: status, headers
-        #: such as a request id); ``None`` for :func:`open_event_stream`.
+        #: The HTTP response, an ``httpx.Response`` or an ``httpx2.Response`` (its status, and
+        #: headers such as a request id); ``None`` for :func:`open_event_stream`.
         self.response = response
         #: The :class:`~trio_chatsse.Completed` event, once it has been received.
         self.completed: Completed | None = None

@@ -95,7 +95,8 @@ class Reply:
     retry_after: float | None = None
     """A ``Retry-After`` header, in seconds."""
     stall: float = 0.0
-    """Seconds to stall, after :attr:`stall_after` events (0: before the first byte)."""
+    """Seconds to stall, after :attr:`stall_after` events (with ``stall_after=0``, before the
+    first byte)."""
     stall_after: int = 0
     """Events sent before the stall."""
     keepalive_every: float | None = None

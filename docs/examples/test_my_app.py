@@ -1,4 +1,8 @@
-"""Testing your own app against trio_chatsse.testing (a pytest-trio test)."""
+"""Testing your own app against trio_chatsse.testing (a pytest-trio test).
+
+Needs ``pip install pytest pytest-trio``. The mark below runs every test of the file under
+trio; or set ``trio_mode = true`` under ``[tool.pytest.ini_options]`` once for the project.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import pytest
 
 from trio_chatsse import IdleTimeoutError, open_chat_stream
 from trio_chatsse.testing import Reply, open_chat_server
+
+pytestmark = pytest.mark.trio
 
 
 async def summarize(http: httpx.AsyncClient, text: str) -> str:
