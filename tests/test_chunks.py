@@ -31,6 +31,7 @@ from trio_chatsse import (
     StreamError,
     TokenUsage,
 )
+from trio_chatsse._wire import loads
 from trio_chatsse.testing import sse_body
 
 from .helpers import (
@@ -707,3 +708,38 @@ def test_arbitrary_json_shapes_raise_only_documented_errors(objects: list[object
     assert parser.error is None or isinstance(
         parser.error, (StreamError, ProviderError, RateLimitError, ContextWindowExceeded)
     )
+
+
+_JSON_TEXT = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+).map(json.dumps)
+
+
+@given(st.one_of(_JSON_TEXT, st.text(max_size=40), _JSON_TEXT.map(lambda s: s + " x")))
+@settings(max_examples=400, deadline=None)
+def test_loads_agrees_with_json_loads(text: str) -> None:
+    # The fast parser of the hot path must give what json.loads gives, error or value.
+    try:
+        expected: object = json.loads(text)
+    except ValueError:
+        with pytest.raises(ValueError):  # noqa: PT011  # any ValueError: the caller skips
+            loads(text)
+        return
+    assert json.dumps(loads(text)) == json.dumps(expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"\\ud800 lone surrogate"',  # pydantic-core refuses it, json accepts it
+        "[" * 300 + "]" * 300,  # deeper than pydantic-core's limit
+        "NaN",
+        "[1e400, -Infinity]",
+        "123456789012345678901234567890",
+        ' {"a": 1, "a": 2} ',
+    ],
+)
+def test_loads_takes_what_json_takes(text: str) -> None:
+    assert json.dumps(loads(text)) == json.dumps(json.loads(text))

@@ -29,7 +29,6 @@ Only ``choices[]`` entries with ``index`` 0 (or no index) feed the items; a chun
 
 from __future__ import annotations
 
-import json
 import logging
 
 from pydantic import JsonValue
@@ -50,15 +49,19 @@ from ._models import (
     Refusal,
     RefusalDelta,
     TokenUsage,
+    constructor,
 )
 from ._parsers import ParserState
 from ._tool_calls import ToolCallAssembler, ToolCallsOnStop
-from ._wire import error_from_object, usage_from_object
+from ._wire import error_from_object, loads, usage_from_object
 
 __all__ = ["ChatChunkParser", "ParserState", "ToolCallsOnStop"]
 
 logger = logging.getLogger(__name__)
 
+_text_delta = constructor(OutputTextDelta)
+_reasoning_delta = constructor(ReasoningContentDelta)
+_refusal_delta = constructor(RefusalDelta)
 _KNOWN_FINISHES = frozenset(
     {"stop", "tool_calls", "function_call", "length", "content_filter", "error", "end_turn"}
 )
@@ -135,7 +138,7 @@ class ChatChunkParser:
         if data == "[DONE]":
             return self._complete()
         try:
-            chunk = _loads(data)
+            chunk = loads(data)
         except ValueError:
             if data.strip() == "[DONE]":
                 return self._complete()  # "[DONE]" with stray whitespace
@@ -268,7 +271,7 @@ class ChatChunkParser:
             if self._reasoning_field is None:
                 self._reasoning_field = field
             self._reasoning.append(text)
-            self._out.append(ReasoningContentDelta(delta=text))
+            self._out.append(_reasoning_delta({"delta": text}))
 
     def _on_content(self, content: object) -> None:
         if type(content) is str:
@@ -286,7 +289,7 @@ class ChatChunkParser:
             if self._refusal is None:
                 self._open_message()
         self._text.append(text)
-        self._out.append(OutputTextDelta(delta=text))
+        self._out.append(_text_delta({"delta": text}))
 
     def _on_refusal(self, refusal: str) -> None:
         if self._refusal is None:
@@ -294,7 +297,7 @@ class ChatChunkParser:
             if self._text is None:
                 self._open_message()
         self._refusal.append(refusal)
-        self._out.append(RefusalDelta(delta=refusal))
+        self._out.append(_refusal_delta({"delta": refusal}))
 
     def _open_message(self) -> None:
         self._message_index = self._allocate_if_live()
@@ -402,20 +405,6 @@ class ChatChunkParser:
     def _fail(self, error: ChatSSEError) -> None:
         self.error = error
         self.state = ParserState.FAILED
-
-
-_raw_decode = json.JSONDecoder().raw_decode
-
-
-def _loads(data: str) -> object:
-    """``json.loads``, minus its wrapper's cost on the hot path (about 0.7 µs per chunk)."""
-    try:
-        value, end = _raw_decode(data)
-    except ValueError:
-        return json.loads(data)  # leading whitespace, or a real error with its message
-    if end != len(data):
-        return json.loads(data)  # trailing whitespace is fine, trailing junk is an error
-    return value
 
 
 def _reasoning_text(value: object) -> str:

@@ -62,13 +62,18 @@ from ._models import (
     RefusalDelta,
     SummaryText,
     TokenUsage,
+    constructor,
 )
 from ._parsers import ParserState
-from ._wire import error_from_object, usage_from_object
+from ._wire import error_from_object, loads, usage_from_object
 
 __all__ = ["ResponsesEventParser"]
 
 logger = logging.getLogger(__name__)
+
+_text_delta = constructor(OutputTextDelta)
+_reasoning_delta = constructor(ReasoningContentDelta)
+_arguments_delta = constructor(FunctionCallArgumentsDelta)
 
 _Kind = Literal["message", "reasoning", "function_call", "skipped"]
 _KINDS: frozenset[str] = frozenset({"message", "reasoning", "function_call"})
@@ -166,7 +171,7 @@ class ResponsesEventParser:
         if self.state is ParserState.COMPLETED or self.state is ParserState.FAILED:
             return []
         try:
-            payload = json.loads(data)
+            payload = loads(data)
         except ValueError:
             if data.strip() == "[DONE]":
                 return self.end()  # [DONE] before response.completed: cut short
@@ -409,7 +414,7 @@ class ResponsesEventParser:
     def _on_text_delta(self, payload: dict[str, object]) -> None:
         delta, item = self._delta(payload, "message", "text", "content_index")
         if item is not None:
-            self._out.append(OutputTextDelta(delta=delta, output_index=item.index))
+            self._out.append(_text_delta({"delta": delta, "output_index": item.index}))
 
     def _on_refusal_delta(self, payload: dict[str, object]) -> None:
         delta, item = self._delta(payload, "message", "refusal", "content_index")
@@ -421,7 +426,9 @@ class ResponsesEventParser:
         if item is not None:
             index = _index(payload, "content_index")
             self._out.append(
-                ReasoningContentDelta(delta=delta, content_index=index, output_index=item.index)
+                _reasoning_delta(
+                    {"delta": delta, "content_index": index, "output_index": item.index}
+                )
             )
 
     def _on_summary_delta(self, payload: dict[str, object]) -> None:
@@ -460,8 +467,13 @@ class ResponsesEventParser:
 
     def _arguments_delta(self, item: _Item, delta: str) -> FunctionCallArgumentsDelta:
         item.deltas_sent = True
-        return FunctionCallArgumentsDelta(
-            delta=delta, output_index=item.index, call_id=item.call_id, item_id=item.item_id
+        return _arguments_delta(
+            {
+                "delta": delta,
+                "output_index": item.index,
+                "call_id": item.call_id,
+                "item_id": item.item_id,
+            }
         )
 
     def _on_arguments_done(self, payload: dict[str, object]) -> None:

@@ -76,6 +76,9 @@ class SSEDecoder:
         self._data_size = 0
         self._last_id = ""
         self._retry: int | None = None
+        #: No line, field or event is pending and the stream has started: a chunk holding
+        #: one whole ``data:`` event can take the fast path.
+        self._between_events = False
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent | Comment]:
         """Take the next chunk of the body; return the events and comments it completed."""
@@ -84,16 +87,23 @@ class SSEDecoder:
         # Fast path: the chunk is exactly one "data: ...\n\n" event and nothing is pending,
         # which is how providers flush (one event per write). Same result as the general path.
         if (
-            chunk.find(b"\n") == len(chunk) - 2
-            and chunk.endswith(b"\n\n")
+            self._between_events
             and chunk.startswith(b"data:")
-            and not (self._pending or self._data or self._event or self._skip_lf or self._at_start)
-            and self._retry is None
+            and chunk.find(b"\n") == len(chunk) - 2
+            and chunk.endswith(b"\n\n")
             and b"\r" not in chunk
             and len(chunk) <= self.max_event_size
         ):
             data = chunk[6:-2] if chunk[5] == 0x20 else chunk[5:-2]
             return [ServerSentEvent("message", data.decode("utf-8", "replace"), self._last_id)]
+        out = self._feed(chunk)
+        # Computed once here rather than tested field by field on every fast-path chunk.
+        self._between_events = not (
+            self._pending or self._data or self._event or self._skip_lf or self._at_start
+        ) and (self._retry is None and self.error is None)
+        return out
+
+    def _feed(self, chunk: bytes) -> list[ServerSentEvent | Comment]:
         if self._skip_lf:
             self._skip_lf = False
             if chunk[0] == 0x0A:

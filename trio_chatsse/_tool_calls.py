@@ -39,11 +39,14 @@ from ._models import (
     FunctionCallArgumentsDone,
     OutputItemAdded,
     OutputItemDone,
+    constructor,
 )
 
 __all__ = ["ToolCallAssembler", "ToolCallsOnStop"]
 
 logger = logging.getLogger(__name__)
+
+_arguments_delta = constructor(FunctionCallArgumentsDelta)
 
 ToolCallsOnStop = Literal["emit", "drop"]
 #: The keys of a tool-call fragment that are not the provider's own state.
@@ -130,8 +133,12 @@ class ToolCallAssembler:
                 self._add(call, out, response_id)
         elif text:
             out.append(
-                FunctionCallArgumentsDelta(
-                    delta=text, output_index=call.output_index, call_id=self._id(call, response_id)
+                _arguments_delta(
+                    {
+                        "delta": text,
+                        "output_index": call.output_index,
+                        "call_id": self._id(call, response_id),
+                    }
                 )
             )
 
