@@ -190,3 +190,60 @@ def test_any_split_gives_the_same_events(body: bytes, cuts: list[int]) -> None:
     whole, split = SSEDecoder(), SSEDecoder()
     expected = whole.feed(body) + whole.end()
     assert [e for p in pieces for e in split.feed(p)] + split.end() == expected
+
+
+_FIELD_TEXT = st.text(st.characters(blacklist_characters="\r\n", codec="utf-8"), max_size=12)
+_LINE = st.one_of(
+    st.tuples(st.sampled_from(["data:", "data: ", "data:  ", "data"]), _FIELD_TEXT),
+    st.tuples(st.sampled_from(["event:", "event: ", "event"]), _FIELD_TEXT),
+    st.tuples(st.sampled_from(["id: ", "retry: ", ": ", ":"]), _FIELD_TEXT),
+    st.tuples(st.sampled_from(["retry: "]), st.integers(0, 9999).map(str)),
+)
+
+
+_EVENT = st.one_of(
+    # What servers write: "event:" then "data:", or "data:" alone ...
+    st.tuples(
+        st.sampled_from(["event:", "event: ", "event:  "]),
+        _FIELD_TEXT,
+        st.sampled_from(["data:", "data: ", "data:  "]),
+        _FIELD_TEXT,
+    ).map(lambda t: [(t[0], t[1]), (t[2], t[3])]),
+    st.tuples(st.sampled_from(["data:", "data: ", "data:  "]), _FIELD_TEXT).map(lambda t: [t]),
+    # ... and anything else.
+    st.lists(_LINE, max_size=4),
+)
+
+
+@given(st.lists(_EVENT, max_size=8))
+def test_one_event_per_feed_is_the_same_as_byte_by_byte(
+    events: list[list[tuple[str, str]]],
+) -> None:
+    # Servers write one event at a time, which the decoder reads on its fast paths
+    # ("data: ..." alone, or "event: ..." then "data: ..."); fed byte by byte the same
+    # events take the general path. Both must agree, whatever the events hold.
+    chunks = [b": start\n\n"]  # past the start of the stream, where a BOM may be
+    for lines in events:
+        chunks.append("".join(f"{field}{value}\n" for field, value in lines).encode() + b"\n")
+    per_event, per_byte = SSEDecoder(), SSEDecoder()
+    fast = [item for chunk in chunks for item in per_event.feed(chunk)]
+    body = b"".join(chunks)
+    slow = [item for i in range(len(body)) for item in per_byte.feed(body[i : i + 1])]
+    assert fast == slow
+
+
+@pytest.mark.parametrize(
+    ("chunk", "expected"),
+    [
+        (b"event: a\ndata: {}\n\n", ServerSentEvent("a", "{}")),
+        (b"event:a\ndata:{}\n\n", ServerSentEvent("a", "{}")),
+        (b"event:\ndata: x\n\n", ServerSentEvent("message", "x")),
+        (b"event: a\ndata:\n\n", ServerSentEvent("a", "")),
+        (b"event:  a\ndata:  x\n\n", ServerSentEvent(" a", " x")),
+        ("event: é\ndata: ü\n\n".encode(), ServerSentEvent("é", "ü")),
+    ],
+)
+def test_event_and_data_in_one_write(chunk: bytes, expected: ServerSentEvent) -> None:
+    decoder = SSEDecoder()
+    decoder.feed(b": warm\n\n")
+    assert decoder.feed(chunk) == [expected]

@@ -162,6 +162,17 @@ async def test_back_pressure_bounds_the_buffer(autojump_clock: trio.testing.Mock
     assert source.closed
 
 
+async def test_a_read_of_many_events_reaches_the_consumer_early() -> None:
+    # An HTTP library hands over one socket read (hundreds of events) chunk by chunk without a
+    # checkpoint. The consumer must still see the first events before the reader has decoded
+    # them all: what a UI shows, and what the process holds at once per stream.
+    source = ClosingSource([sse_body([chunk({"content": "x"})], done=False) for _ in range(1000)])
+    async with open_event_stream(source) as stream:
+        async for _ in stream:
+            assert source.read < 100
+            break
+
+
 class ConsumerError(Exception):
     pass
 

@@ -449,7 +449,11 @@ class ResponsesEventParser:
         item = self._find(payload, kind)
         if item is None:
             return delta, None
-        item.parts.setdefault((part, _index(payload, part_key)), []).append(delta)
+        key = (part, _index(payload, part_key))
+        pieces = item.parts.get(key)
+        if pieces is None:
+            pieces = item.parts[key] = []
+        pieces.append(delta)
         item.deltas_sent = True
         return delta, item
 

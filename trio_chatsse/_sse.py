@@ -84,18 +84,34 @@ class SSEDecoder:
         """Take the next chunk of the body; return the events and comments it completed."""
         if self.error is not None or not chunk:
             return []
-        # Fast path: the chunk is exactly one "data: ...\n\n" event and nothing is pending,
-        # which is how providers flush (one event per write). Same result as the general path.
+        # Fast paths: the chunk is exactly one event, "data: ...\n\n" (Chat Completions) or
+        # "event: ...\ndata: ...\n\n" (the Responses API), and nothing is pending: how
+        # servers flush, one event per write. Same result as the general path.
         if (
             self._between_events
-            and chunk.startswith(b"data:")
-            and chunk.find(b"\n") == len(chunk) - 2
             and chunk.endswith(b"\n\n")
             and b"\r" not in chunk
             and len(chunk) <= self.max_event_size
         ):
-            data = chunk[6:-2] if chunk[5] == 0x20 else chunk[5:-2]
-            return [ServerSentEvent("message", data.decode("utf-8", "replace"), self._last_id)]
+            end = len(chunk) - 2
+            first = chunk.find(b"\n")
+            if first == end and chunk.startswith(b"data:"):
+                data = chunk[6:end] if chunk[5] == 0x20 else chunk[5:end]
+                return [ServerSentEvent("message", data.decode("utf-8", "replace"), self._last_id)]
+            if (
+                chunk.startswith(b"event:")
+                and chunk.find(b"\n", first + 1) == end
+                and chunk.startswith(b"data:", first + 1)
+            ):
+                name = chunk[7:first] if chunk[6] == 0x20 else chunk[6:first]
+                start = first + 7 if chunk[first + 6] == 0x20 else first + 6
+                return [
+                    ServerSentEvent(
+                        name.decode("utf-8", "replace") or "message",
+                        chunk[start:end].decode("utf-8", "replace"),
+                        self._last_id,
+                    )
+                ]
         out = self._feed(chunk)
         # Computed once here rather than tested field by field on every fast-path chunk.
         self._between_events = not (
