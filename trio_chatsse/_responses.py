@@ -189,7 +189,11 @@ class ResponsesEventParser:
                 self._on_error(payload)
                 return out
             kind = event
-        self._check_sequence(payload.get("sequence_number"))
+        number = payload.get("sequence_number")
+        if type(number) is int:
+            last, self._last_sequence = self._last_sequence, number
+            if last is not None and number != last + 1:
+                self._on_sequence_gap(last, number)
         handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, payload)
@@ -250,6 +254,8 @@ class ResponsesEventParser:
         """
         server_index = payload.get("output_index")
         item = self._by_server_index.get(server_index) if type(server_index) is int else None
+        if item is not None and item.kind == kind:
+            return item  # nearly every event: its item, found by its output_index
         item_id = (fields or payload).get("id" if fields is not None else "item_id")
         if item is None and type(item_id) is str:
             item = self._by_id.get(item_id)
@@ -552,11 +558,8 @@ class ResponsesEventParser:
         self.error = error
         self.state = ParserState.FAILED
 
-    def _check_sequence(self, number: object) -> None:
-        if type(number) is not int:
-            return
-        last, self._last_sequence = self._last_sequence, number
-        if last is not None and number != last + 1 and not self._sequence_logged:
+    def _on_sequence_gap(self, last: int, number: int) -> None:
+        if not self._sequence_logged:
             self._sequence_logged = True
             logger.debug(
                 "sequence_number went from %d to %d (a trimmed or proxied stream); carrying on",
