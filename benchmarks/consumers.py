@@ -1,0 +1,380 @@
+"""The consumers the benchmark compares: each reads one stream and returns what it says.
+
+Every consumer does the work a user of it must do to get the answer: the raw ones join text
+and assemble tool calls by hand, openai-python's iterate its typed chunks, trio_chatsse's
+iterate its events and read the items. Each result is checked against the body's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import httpx2
+from replay import Result
+
+#: How many streams a client may run at once: enough for the largest burst.
+MAX_CONNECTIONS = 1000
+
+
+@dataclass
+class Clients:
+    """One of each client, all on the replay server's base URL."""
+
+    base_url: str
+    http: httpx.AsyncClient
+    http2: httpx2.AsyncClient
+    openai: Any = None  # openai.AsyncOpenAI, an optional import
+
+    @classmethod
+    def open(cls, port: int, *, burst: bool = False) -> Clients:
+        """Clients for one stream at a time, or (``burst``) for many streams at once."""
+        base_url = f"http://127.0.0.1:{port}/v1"
+        # httpx 0.28 (httpcore 1.0.9) queues a burst on a few idle keep-alive connections
+        # (encode/httpcore#1110); without keep-alive every stream of a burst gets its own.
+        # httpx2 fixed its pool (pydantic/httpx2#1075, #1076) and keeps connections.
+        http = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=120,
+            limits=httpx.Limits(
+                max_connections=MAX_CONNECTIONS, max_keepalive_connections=0 if burst else 20
+            ),
+        )
+        http2 = httpx2.AsyncClient(
+            base_url=base_url,
+            timeout=120,
+            limits=httpx2.Limits(
+                max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
+            ),
+        )
+        try:
+            import openai
+        except ImportError:  # pragma: no cover - the bench extra installs it
+            client = None
+        else:
+            # The SDK's own client (httpx2), with room for the largest burst.
+            client = openai.AsyncOpenAI(
+                base_url=base_url,
+                api_key="bench",
+                max_retries=0,
+                timeout=120,
+                http_client=openai.DefaultAsyncHttpxClient(
+                    limits=httpx2.Limits(
+                        max_connections=MAX_CONNECTIONS,
+                        max_keepalive_connections=MAX_CONNECTIONS,
+                    )
+                ),
+            )
+        return cls(base_url, http, http2, client)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self.http2.aclose()
+        if self.openai is not None:
+            await self.openai.close()
+
+
+Consumer = Callable[[Clients, str, int], Awaitable["Result | int"]]
+
+
+def chat_request(scenario: str, n: int) -> dict[str, object]:
+    return {
+        "model": f"{scenario}:{n}",
+        "messages": [{"role": "user", "content": "go"}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+
+
+def responses_request(scenario: str, n: int) -> dict[str, object]:
+    return {"model": f"{scenario}:{n}", "input": "go", "stream": True}
+
+
+# -- Chat Completions ---------------------------------------------------------------------------
+
+
+class ChatAccumulator:
+    """What a hand-rolled consumer of raw chunks does: join text, assemble calls by index."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.calls: dict[int, list[str]] = {}
+        self.total = 0
+
+    def add(self, obj: dict[str, Any]) -> None:
+        usage = obj.get("usage")
+        if isinstance(usage, dict):
+            self.total = usage["total_tokens"]
+        for choice in obj.get("choices") or []:
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                self.text.append(delta["content"])
+            if delta.get("reasoning_content"):
+                self.reasoning.append(delta["reasoning_content"])
+            for call in delta.get("tool_calls") or []:
+                state = self.calls.setdefault(call["index"], ["", "", ""])
+                state[0] = state[0] or call.get("id") or ""
+                function = call.get("function") or {}
+                state[1] = state[1] or function.get("name") or ""
+                state[2] += function.get("arguments") or ""
+
+    def result(self) -> Result:
+        calls = [(c[0], c[1], c[2]) for _, c in sorted(self.calls.items())]
+        return "".join(self.text), "".join(self.reasoning), calls, self.total
+
+
+async def _raw_bytes(client: Any, path: str, body: dict[str, object]) -> int:
+    size = 0
+    async with client.stream("POST", path, json=body) as response:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+    return size
+
+
+async def raw_bytes(c: Clients, scenario: str, n: int) -> int:
+    return await _raw_bytes(c.http, "chat/completions", chat_request(scenario, n))
+
+
+async def raw_bytes_httpx2(c: Clients, scenario: str, n: int) -> int:
+    return await _raw_bytes(c.http2, "chat/completions", chat_request(scenario, n))
+
+
+async def lines_json(c: Clients, scenario: str, n: int) -> Result:
+    acc = ChatAccumulator()
+    async with c.http.stream(
+        "POST", "chat/completions", json=chat_request(scenario, n)
+    ) as response:
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                data = line[6:]
+                if data == "[DONE]":
+                    break
+                acc.add(json.loads(data))
+    return acc.result()
+
+
+async def httpx_sse(c: Clients, scenario: str, n: int) -> Result:
+    from httpx_sse import aconnect_sse
+
+    acc = ChatAccumulator()
+    async with aconnect_sse(
+        c.http, "POST", "chat/completions", json=chat_request(scenario, n)
+    ) as source:
+        async for sse in source.aiter_sse():
+            if sse.data == "[DONE]":
+                break
+            acc.add(json.loads(sse.data))
+    return acc.result()
+
+
+async def openai_raw(c: Clients, scenario: str, n: int) -> Result:
+    stream = await c.openai.chat.completions.create(
+        model=f"{scenario}:{n}",
+        messages=[{"role": "user", "content": "go"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    text: list[str] = []
+    reasoning: list[str] = []
+    calls: dict[int, list[str]] = {}
+    total = 0
+    async for chunk in stream:
+        if chunk.usage is not None:
+            total = chunk.usage.total_tokens
+        for choice in chunk.choices:
+            delta = choice.delta
+            if delta.content:
+                text.append(delta.content)
+            extra = getattr(delta, "reasoning_content", None)
+            if extra:
+                reasoning.append(extra)
+            for call in delta.tool_calls or []:
+                state = calls.setdefault(call.index, ["", "", ""])
+                state[0] = state[0] or call.id or ""
+                if call.function is not None:
+                    state[1] = state[1] or call.function.name or ""
+                    state[2] += call.function.arguments or ""
+    return (
+        "".join(text),
+        "".join(reasoning),
+        [(s[0], s[1], s[2]) for _, s in sorted(calls.items())],
+        total,
+    )
+
+
+async def openai_helper(c: Clients, scenario: str, n: int) -> Result:
+    reasoning: list[str] = []
+    async with c.openai.chat.completions.stream(
+        model=f"{scenario}:{n}",
+        messages=[{"role": "user", "content": "go"}],
+        stream_options={"include_usage": True},
+    ) as stream:
+        async for event in stream:
+            if event.type == "chunk":
+                for choice in event.chunk.choices:
+                    extra = getattr(choice.delta, "reasoning_content", None)
+                    if extra:
+                        reasoning.append(extra)
+        final = await stream.get_final_completion()
+    message = final.choices[0].message
+    calls = [(t.id, t.function.name, t.function.arguments) for t in message.tool_calls or []]
+    return (
+        message.content or "",
+        "".join(reasoning),
+        calls,
+        final.usage.total_tokens if final.usage else 0,
+    )
+
+
+async def _ours(client: Any, scenario: str, n: int, **options: Any) -> Result:
+    from trio_chatsse import Reasoning, open_chat_stream
+
+    async with open_chat_stream(
+        client, model=f"{scenario}:{n}", messages=[{"role": "user", "content": "go"}], **options
+    ) as stream:
+        async for _ in stream:
+            pass
+    return _stream_result(stream, Reasoning)
+
+
+def _stream_result(stream: Any, reasoning_type: Any) -> Result:
+    reasoning = "".join(
+        part.text
+        for item in stream.output
+        if isinstance(item, reasoning_type)
+        for part in item.content
+    )
+    calls = [(call.call_id, call.name, call.arguments) for call in stream.tool_calls]
+    return stream.text, reasoning, calls, stream.usage.total_tokens if stream.usage else 0
+
+
+async def trio_chatsse(c: Clients, scenario: str, n: int) -> Result:
+    return await _ours(c.http, scenario, n)
+
+
+async def trio_chatsse_httpx2(c: Clients, scenario: str, n: int) -> Result:
+    return await _ours(c.http2, scenario, n)
+
+
+async def trio_chatsse_live(c: Clients, scenario: str, n: int) -> Result:
+    """With live tool calls: every argument piece is an event of its own."""
+    return await _ours(c.http, scenario, n, stream_tool_arguments=True)
+
+
+# -- Responses API ------------------------------------------------------------------------------
+
+
+class ResponsesAccumulator:
+    """A hand-rolled consumer of Responses events: text deltas, calls by item id, usage."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.calls: dict[str, list[str]] = {}
+        self.total = 0
+
+    def add(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "response.output_text.delta":
+            self.text.append(event["delta"])
+        elif kind == "response.function_call_arguments.delta":
+            self.calls[event["item_id"]][2] += event["delta"]
+        elif kind == "response.output_item.added":
+            item = event["item"]
+            if item.get("type") == "function_call":
+                self.calls[item["id"]] = [item["call_id"], item["name"], ""]
+        elif kind == "response.completed":
+            self.total = event["response"]["usage"]["total_tokens"]
+
+    def result(self) -> Result:
+        calls = [(c[0], c[1], c[2]) for c in self.calls.values()]
+        return "".join(self.text), "", calls, self.total
+
+
+async def responses_raw_bytes(c: Clients, scenario: str, n: int) -> int:
+    return await _raw_bytes(c.http, "responses", responses_request(scenario, n))
+
+
+async def responses_httpx_sse(c: Clients, scenario: str, n: int) -> Result:
+    from httpx_sse import aconnect_sse
+
+    acc = ResponsesAccumulator()
+    async with aconnect_sse(
+        c.http, "POST", "responses", json=responses_request(scenario, n)
+    ) as source:
+        async for sse in source.aiter_sse():
+            acc.add(json.loads(sse.data))
+    return acc.result()
+
+
+async def responses_openai_raw(c: Clients, scenario: str, n: int) -> Result:
+    stream = await c.openai.responses.create(model=f"{scenario}:{n}", input="go", stream=True)
+    text: list[str] = []
+    calls: dict[str, list[str]] = {}
+    total = 0
+    async for event in stream:
+        if event.type == "response.output_text.delta":
+            text.append(event.delta)
+        elif event.type == "response.function_call_arguments.delta":
+            calls[event.item_id][2] += event.delta
+        elif event.type == "response.output_item.added" and event.item.type == "function_call":
+            calls[event.item.id] = [event.item.call_id, event.item.name, ""]
+        elif event.type == "response.completed":
+            total = event.response.usage.total_tokens
+    return "".join(text), "", [(s[0], s[1], s[2]) for s in calls.values()], total
+
+
+async def responses_openai_helper(c: Clients, scenario: str, n: int) -> Result:
+    async with c.openai.responses.stream(model=f"{scenario}:{n}", input="go") as stream:
+        async for _ in stream:
+            pass
+        final = await stream.get_final_response()
+    calls = [
+        (item.call_id, item.name, item.arguments)
+        for item in final.output
+        if item.type == "function_call"
+    ]
+    return final.output_text, "", calls, final.usage.total_tokens if final.usage else 0
+
+
+async def responses_trio_chatsse(c: Clients, scenario: str, n: int) -> Result:
+    from trio_chatsse import Reasoning, open_responses_stream
+
+    async with open_responses_stream(c.http, model=f"{scenario}:{n}", input="go") as stream:
+        async for _ in stream:
+            pass
+    return _stream_result(stream, Reasoning)
+
+
+FLOOR = "httpx aiter_bytes (floor)"
+OURS = "trio_chatsse"
+CHAT: dict[str, Consumer] = {
+    FLOOR: raw_bytes,
+    "httpx aiter_lines + json": lines_json,
+    "httpx-sse + json": httpx_sse,
+    "openai create(stream=True)": openai_raw,
+    "openai .stream() helper": openai_helper,
+    OURS: trio_chatsse,
+    "trio_chatsse, live tool calls": trio_chatsse_live,
+    "httpx2 aiter_bytes": raw_bytes_httpx2,
+    "trio_chatsse on httpx2": trio_chatsse_httpx2,
+}
+RESPONSES: dict[str, Consumer] = {
+    FLOOR: responses_raw_bytes,
+    "httpx-sse + json": responses_httpx_sse,
+    "openai responses.create(stream=True)": responses_openai_raw,
+    "openai responses.stream() helper": responses_openai_helper,
+    OURS: responses_trio_chatsse,
+}
+#: The consumers of the concurrent scenario (K streams at once through one client).
+BURST = (
+    FLOOR,
+    "httpx-sse + json",
+    "openai create(stream=True)",
+    OURS,
+    "httpx2 aiter_bytes",
+    "trio_chatsse on httpx2",
+)
