@@ -32,6 +32,7 @@ from trio_chatsse import (
     StreamError,
     TokenUsage,
 )
+from trio_chatsse._models import constructor
 
 EVENTS: list[trio_chatsse.Event] = [
     OutputItemAdded(item=Message()),
@@ -142,3 +143,27 @@ def test_public_names_are_all_exported() -> None:
     for name in trio_chatsse.__all__:
         assert hasattr(trio_chatsse, name), name
     assert not [n for n in trio_chatsse.__all__ if n.startswith("_") and n != "__version__"]
+
+
+@pytest.mark.parametrize(
+    ("model", "fields"),
+    [
+        (trio_chatsse.OutputTextDelta, {"delta": "x"}),
+        (trio_chatsse.OutputTextDelta, {"delta": "x", "output_index": 2}),
+        (
+            trio_chatsse.FunctionCallArgumentsDelta,
+            {"delta": "{", "output_index": 0, "call_id": "c"},
+        ),
+    ],
+)
+def test_the_hot_path_constructor_builds_what_the_class_builds(
+    model: type[pydantic.BaseModel], fields: dict[str, object]
+) -> None:
+    built = constructor(model)(fields)
+    expected = model(**fields)
+    assert type(built) is model
+    assert built == expected
+    assert built.model_fields_set == expected.model_fields_set
+    assert built.model_dump_json() == expected.model_dump_json()
+    with pytest.raises(pydantic.ValidationError):
+        constructor(model)({**fields, "delta": 1})  # validated all the same

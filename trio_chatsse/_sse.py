@@ -77,7 +77,7 @@ class SSEDecoder:
         self._last_id = ""
         self._retry: int | None = None
         #: No line, field or event is pending and the stream has started: a chunk holding
-        #: one whole ``data:`` event can take the fast path.
+        #: one whole event can take a fast path.
         self._between_events = False
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent | Comment]:
