@@ -1,4 +1,4 @@
-"""Developer tasks: ``nox -s tests lint typecheck docs`` (CI runs these), ``nox -s bench``."""
+"""Developer tasks: ``nox -s tests stress lint typecheck docs`` (CI), ``nox -s bench``."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def stress(session: nox.Session) -> None:
-    """The heavy reliability tests: 200 concurrent streams, a 50 MB line."""
+    """The heavy tests: 200 concurrent streams, a 50 MB line, the soak (10,000 streams in a row,
+    twice 1,000 at once) on a client of each library."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "stress", "--run-stress", *session.posargs)
 
