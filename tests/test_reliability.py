@@ -425,10 +425,13 @@ async def test_consumer_that_never_reads(
     chat_server: ChatServer, http: HTTPClient, api: str, tasks: TaskTracker
 ) -> None:
     chat_server.push(Reply(text="x" * 10_000, fragment_size=1))
-    with trio.move_on_after(1) as scope:
+    with trio.CancelScope() as scope:
         async with open_stream(http, api) as stream:
-            await trio.sleep(0.5)  # the reader fills the buffer, then stops reading
+            # Every task is blocked once the reader has filled the buffer and stopped reading
+            # (and the server has filled the socket): no guess at how long that takes.
+            await trio.testing.wait_all_tasks_blocked(cushion=0.05)
             assert stream._receive.statistics().current_buffer_used == CHANNEL_SIZE
+            scope.cancel()  # the consumer never reads: only a cancellation ends it
             await trio.sleep_forever()
     assert scope.cancelled_caught
     await no_leak(http, chat_server)
