@@ -7,6 +7,7 @@ others (and the connection) carry on.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -121,13 +122,22 @@ async def test_cancelling_one_stream_leaves_the_others_running(
         async def whole(name: str) -> None:
             results[name] = await stream_words(http, 60)
 
+        async def timed_out() -> None:
+            # Cancelled by a timeout around the block, which starts at the first text: the
+            # stream is then surely open on the server, and 80 paced chunks take longer.
+            with trio.move_on_after(math.inf) as timeout:
+                async with open_chat_stream(http, model="400", messages=MESSAGES) as stream:
+                    async for event in stream:
+                        if isinstance(event, OutputTextDelta) and timeout.deadline == math.inf:
+                            timeout.deadline = trio.current_time() + 0.05
+            assert timeout.cancelled_caught
+
         with trio.fail_after(30):
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(whole, "a")
                 nursery.start_soon(left_early)
                 nursery.start_soon(whole, "b")
-                with trio.move_on_after(0.05):
-                    await stream_words(http, 400)  # cancelled by a timeout instead
+                nursery.start_soon(timed_out)
             # The connection survived: one more stream goes over it.
             after = await stream_words(http, 5)
         assert len(pool_connections(http)) == 1
