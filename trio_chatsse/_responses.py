@@ -75,6 +75,8 @@ _text_delta = constructor(OutputTextDelta)
 _reasoning_delta = constructor(ReasoningContentDelta)
 _arguments_delta = constructor(FunctionCallArgumentsDelta)
 
+_STREAMING = ParserState.STREAMING
+
 _Kind = Literal["message", "reasoning", "function_call", "skipped"]
 _KINDS: frozenset[str] = frozenset({"message", "reasoning", "function_call"})
 #: Events with nothing to add to what the deltas and done items carry.
@@ -168,7 +170,7 @@ class ResponsesEventParser:
 
     def feed(self, data: str, event: str = "message") -> list[Event]:
         """Take the ``data`` (and ``event`` type) of one SSE event; return the events it made."""
-        if self.state is ParserState.COMPLETED or self.state is ParserState.FAILED:
+        if self.state is not _STREAMING:  # COMPLETED or FAILED: the stream is over
             return []
         try:
             payload = loads(data)
@@ -452,14 +454,20 @@ class ResponsesEventParser:
         delta = payload.get("delta")
         if type(delta) is not str or not delta:
             return "", None
-        item = self._find(payload, kind)
-        if item is None:
-            return delta, None
-        key = (part, _index(payload, part_key))
+        # Nearly every delta names its item by output_index: found here without _find's call.
+        server_index = payload.get("output_index")
+        item = self._by_server_index.get(server_index) if type(server_index) is int else None
+        if item is None or item.kind != kind:
+            item = self._find(payload, kind)
+            if item is None:
+                return delta, None
+        index = payload.get(part_key)
+        key = (part, index if type(index) is int else 0)
         pieces = item.parts.get(key)
         if pieces is None:
-            pieces = item.parts[key] = []
-        pieces.append(delta)
+            item.parts[key] = [delta]
+        else:
+            pieces.append(delta)
         item.deltas_sent = True
         return delta, item
 
