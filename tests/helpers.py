@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 
 import httpx
 import httpx2
+import trio
 
 from trio_chatsse import (
     ChatChunkParser,
@@ -18,6 +19,7 @@ from trio_chatsse import (
     ResponsesEventParser,
     ServerSentEvent,
     SSEDecoder,
+    open_event_stream,
 )
 from trio_chatsse.testing import sse_body
 
@@ -126,6 +128,37 @@ def chunk(
     """A ``chat.completion.chunk`` with one choice (index 0)."""
     choice = {"index": 0, "delta": delta if delta is not None else {}, "finish_reason": finish}
     return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [choice], **extra}
+
+
+def cut(body: bytes, sizes: Sequence[int]) -> list[bytes]:
+    """``body`` in pieces of ``sizes[0]``, ``sizes[1]``, ... bytes, the sizes used in turn."""
+    pieces: list[bytes] = []
+    start = 0
+    while start < len(body):
+        size = sizes[len(pieces) % len(sizes)]
+        pieces.append(body[start : start + size])
+        start += size
+    return pieces
+
+
+async def stream_pieces(pieces: Sequence[bytes], **options: Any) -> Result:
+    """Run ``pieces`` through ``open_event_stream`` (a checkpoint before each piece): every
+    event the consumer received, and the stream's error if it raised one."""
+
+    async def source() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            await trio.lowlevel.checkpoint()
+            yield piece
+
+    events: list[Event] = []
+    error: ChatSSEError | None = None
+    async with open_event_stream(source(), **options) as stream:
+        try:
+            async for event in stream:
+                events.append(event)
+        except ChatSSEError as exc:
+            error = exc
+    return events, error
 
 
 async def byte_source(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:

@@ -48,10 +48,12 @@ from .helpers import (
     FIXTURES,
     HTTPClient,
     busy_connections,
+    cut,
     library_module,
     new_client,
     orphaned_connections,
     parse_every_way,
+    stream_pieces,
 )
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -649,25 +651,6 @@ async def test_split_invariance_through_the_shell(name: str, sizes: list[int]) -
     body = FIXTURE_BODIES[name]
     options = {"token_limit_set": True} if name == "llamacpp_max_tokens" else {}
     expected_events, expected_error = parse_every_way(body, **options)
-    pieces: list[bytes] = []
-    start = 0
-    while start < len(body):
-        size = sizes[len(pieces) % len(sizes)]
-        pieces.append(body[start : start + size])
-        start += size
-
-    async def source() -> AsyncIterator[bytes]:
-        for piece in pieces:
-            await trio.lowlevel.checkpoint()
-            yield piece
-
-    events: list[Event] = []
-    error: BaseException | None = None
-    async with open_event_stream(source(), **options) as stream:  # type: ignore[arg-type]  # test options
-        try:
-            async for event in stream:
-                events.append(event)
-        except ChatSSEError as exc:
-            error = exc
+    events, error = await stream_pieces(cut(body, sizes), **options)
     assert events == expected_events
     assert type(error) is type(expected_error)

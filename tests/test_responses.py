@@ -47,11 +47,13 @@ from .helpers import (
     RESPONSES_FIXTURES,
     HTTPClient,
     busy_connections,
+    cut,
     new_client,
     parse_chunks,
     parse_every_way,
     read_jsonl,
     result_lines,
+    stream_pieces,
 )
 from .test_turns import check_live_events, items_of
 
@@ -734,25 +736,7 @@ async def test_split_invariance_through_the_shell(name: str, sizes: list[int], l
     body = FIXTURE_BODIES[name]
     options = {"stream_tool_arguments": live, **OPTIONS.get(name, {})}
     expected, expected_error = parse(body, **options)
-    pieces: list[bytes] = []
-    start = 0
-    while start < len(body):
-        pieces.append(body[start : start + sizes[len(pieces) % len(sizes)]])
-        start += len(pieces[-1])
-
-    async def source() -> AsyncIterator[bytes]:
-        for piece in pieces:
-            await trio.lowlevel.checkpoint()
-            yield piece
-
-    events: list[Event] = []
-    error: BaseException | None = None
-    async with open_event_stream(source(), api="responses", **options) as stream:  # type: ignore[arg-type]  # test options
-        try:
-            async for event in stream:
-                events.append(event)
-        except ChatSSEError as exc:
-            error = exc
+    events, error = await stream_pieces(cut(body, sizes), api="responses", **options)
     assert events == expected
     assert type(error) is type(expected_error)
 

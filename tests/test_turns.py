@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trio_chatsse import (
     EVENT_ADAPTER,
-    ChatSSEError,
     Completed,
     Event,
     FunctionCall,
@@ -33,12 +31,19 @@ from trio_chatsse import (
     StreamError,
     assistant_message,
     open_chat_stream,
-    open_event_stream,
     parse_partial_json,
 )
 from trio_chatsse.testing import Reply, ScriptedToolCall, open_chat_server, sse_body
 
-from .helpers import FIXTURES, chunk, new_client, parse_every_way, parse_objects
+from .helpers import (
+    FIXTURES,
+    chunk,
+    cut,
+    new_client,
+    parse_every_way,
+    parse_objects,
+    stream_pieces,
+)
 from .test_chunks import chat_streams
 
 OPTIONS: dict[str, dict[str, object]] = {"llamacpp_max_tokens": {"token_limit_set": True}}
@@ -523,26 +528,7 @@ async def test_live_split_invariance_through_the_shell(name: str, sizes: list[in
     body = FIXTURE_BODIES[name]
     options = {"stream_tool_arguments": True, **OPTIONS.get(name, {})}
     expected, expected_error = parse_every_way(body, **options)
-    pieces: list[bytes] = []
-    start = 0
-    while start < len(body):
-        size = sizes[len(pieces) % len(sizes)]
-        pieces.append(body[start : start + size])
-        start += size
-
-    async def source() -> AsyncIterator[bytes]:
-        for piece in pieces:
-            await trio.lowlevel.checkpoint()
-            yield piece
-
-    events: list[Event] = []
-    error: BaseException | None = None
-    async with open_event_stream(source(), **options) as stream:  # type: ignore[arg-type]  # test options
-        try:
-            async for event in stream:
-                events.append(event)
-        except ChatSSEError as exc:
-            error = exc
+    events, error = await stream_pieces(cut(body, sizes), **options)
     assert events == expected
     assert type(error) is type(expected_error)
 
