@@ -1,12 +1,52 @@
 """Stream OpenAI-compatible Chat Completions and Responses API answers as typed, ordered
 events under trio.
 
-Everything public is imported from here; the ``_modules`` are private.
+Everything public is imported from here; the ``_modules`` are private. The imports and
+``__all__`` follow the sections of the API reference (``docs/api.rst``).
 """
 
 from __future__ import annotations
 
-from ._chunks import ChatChunkParser
+# Streaming
+from ._apis import WireAPI
+from ._http import open_chat_stream, open_responses_stream
+from ._stream import CHANNEL_SIZE, ChatStream, open_event_stream
+from ._telemetry import ReadOutcome, StreamStats, StreamTelemetry
+from ._tool_calls import ToolCallsOnStop
+
+# Events
+from ._models import (
+    EVENT_ADAPTER,
+    Completed,
+    Event,
+    FunctionCallArgumentsDelta,
+    FunctionCallArgumentsDone,
+    OutputItemAdded,
+    OutputItemDone,
+    OutputTextDelta,
+    ReasoningContentDelta,
+    ReasoningSummaryTextDelta,
+    RefusalDelta,
+)
+
+# Items, parts and usage
+from ._models import (
+    FunctionCall,
+    Item,
+    Message,
+    OutputText,
+    Reasoning,
+    ReasoningDetail,
+    ReasoningText,
+    Refusal,
+    SummaryText,
+    TokenUsage,
+)
+
+# Agent loops
+from ._turns import ReasoningPolicy, assistant_message, input_items, parse_partial_json
+
+# Errors
 from ._errors import (
     REQUEST_ID_HEADERS,
     ChatSSEError,
@@ -21,100 +61,74 @@ from ._errors import (
     RateLimitError,
     StreamError,
 )
-from ._http import open_chat_stream, open_responses_stream
-from ._models import (
-    EVENT_ADAPTER,
-    Completed,
-    Event,
-    FunctionCall,
-    FunctionCallArgumentsDelta,
-    FunctionCallArgumentsDone,
-    Item,
-    Message,
-    OutputItemAdded,
-    OutputItemDone,
-    OutputText,
-    OutputTextDelta,
-    Reasoning,
-    ReasoningContentDelta,
-    ReasoningDetail,
-    ReasoningSummaryTextDelta,
-    ReasoningText,
-    Refusal,
-    RefusalDelta,
-    SummaryText,
-    TokenUsage,
-)
+
+# The pure layers
+from ._chunks import ChatChunkParser
 from ._parsers import ParserState
 from ._responses import ResponsesEventParser
 from ._sse import Comment, ServerSentEvent, SSEDecoder
-from ._stream import (
-    CHANNEL_SIZE,
-    ChatStream,
-    ReadOutcome,
-    StreamStats,
-    StreamTelemetry,
-    WireAPI,
-    open_event_stream,
-)
-from ._tool_calls import ToolCallsOnStop
-from ._turns import ReasoningPolicy, assistant_message, input_items, parse_partial_json
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CHANNEL_SIZE",
-    "EVENT_ADAPTER",
-    "REQUEST_ID_HEADERS",
-    "ChatChunkParser",
-    "ChatSSEError",
+    # Streaming
+    "open_chat_stream",
+    "open_responses_stream",
+    "open_event_stream",
     "ChatStream",
-    "Comment",
-    "Completed",
-    "ContextWindowExceeded",
-    "Event",
-    "EventTooLargeError",
-    "FirstByteTimeoutError",
-    "FunctionCall",
-    "FunctionCallArgumentsDelta",
-    "FunctionCallArgumentsDone",
-    "HTTPContextWindowExceeded",
-    "HTTPRateLimitError",
-    "HTTPStatusError",
-    "IdleTimeoutError",
-    "Item",
-    "Message",
-    "OutputItemAdded",
-    "OutputItemDone",
-    "OutputText",
-    "OutputTextDelta",
-    "ParserState",
-    "ProviderError",
-    "ReadOutcome",
-    "RateLimitError",
-    "Reasoning",
-    "ReasoningContentDelta",
-    "ReasoningDetail",
-    "ReasoningPolicy",
-    "ReasoningSummaryTextDelta",
-    "ReasoningText",
-    "Refusal",
-    "RefusalDelta",
-    "ResponsesEventParser",
-    "SSEDecoder",
-    "ServerSentEvent",
-    "StreamError",
     "StreamStats",
     "StreamTelemetry",
-    "SummaryText",
-    "TokenUsage",
-    "ToolCallsOnStop",
+    "ReadOutcome",
+    "CHANNEL_SIZE",
     "WireAPI",
-    "__version__",
+    "ToolCallsOnStop",
+    # Events
+    "OutputItemAdded",
+    "OutputTextDelta",
+    "RefusalDelta",
+    "ReasoningContentDelta",
+    "ReasoningSummaryTextDelta",
+    "FunctionCallArgumentsDelta",
+    "FunctionCallArgumentsDone",
+    "OutputItemDone",
+    "Completed",
+    "Event",
+    "EVENT_ADAPTER",
+    # Items, parts and usage
+    "Message",
+    "Reasoning",
+    "FunctionCall",
+    "OutputText",
+    "Refusal",
+    "ReasoningText",
+    "SummaryText",
+    "ReasoningDetail",
+    "TokenUsage",
+    "Item",
+    # Agent loops
     "assistant_message",
     "input_items",
-    "open_chat_stream",
-    "open_event_stream",
-    "open_responses_stream",
     "parse_partial_json",
+    "ReasoningPolicy",
+    # Errors
+    "ChatSSEError",
+    "HTTPStatusError",
+    "HTTPRateLimitError",
+    "HTTPContextWindowExceeded",
+    "RateLimitError",
+    "ContextWindowExceeded",
+    "ProviderError",
+    "StreamError",
+    "EventTooLargeError",
+    "IdleTimeoutError",
+    "FirstByteTimeoutError",
+    "REQUEST_ID_HEADERS",
+    # The pure layers
+    "SSEDecoder",
+    "ServerSentEvent",
+    "Comment",
+    "ChatChunkParser",
+    "ResponsesEventParser",
+    "ParserState",
+    "__version__",
 ]

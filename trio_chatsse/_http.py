@@ -1,51 +1,33 @@
 """Layer 4: the HTTP request. Build the POST, check the status, retry before the first byte.
 
-One request path for both wire APIs: ``open_chat_stream`` and ``open_responses_stream`` differ
-only in the body they build, the path they post to, the parser they give the shell, and how a
-non-streamed answer is replayed (an :class:`_Endpoint`)."""
+One request path for every wire API: the entry points differ only in the body they build; the
+path, the parser and the whole-answer form come from the wire-API registry (``_apis.py``).
+Error responses become exceptions in ``_status.py``, the body is checked in ``_body.py``, and
+the first-byte budget is ``_timeouts.py``'s.
+"""
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import random
-import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import trio
 
-from ._chunks import ChatChunkParser
+from ._apis import ParserOptions, WireAPISpec, wire_api
+from ._body import body_source
 from ._clients import ClientLibrary, library_of
-from ._errors import (
-    REQUEST_ID_HEADERS,
-    ChatSSEError,
-    ContextWindowExceeded,
-    HTTPContextWindowExceeded,
-    HTTPRateLimitError,
-    HTTPStatusError,
-    IdleTimeoutError,
-    RateLimitError,
-    StreamError,
-)
-from ._parsers import EventParser
-from ._replay import completion_as_sse, response_as_sse
-from ._responses import ResponsesEventParser
+from ._errors import RateLimitError, StreamError
 from ._sse import DEFAULT_MAX_EVENT_SIZE
-from ._stream import (
-    CLOSE_TIMEOUT,
-    ChatStream,
-    FirstByteLimit,
-    StreamTelemetry,
-    _run_stream,
-    check_stream_args,
-    seconds,
-)
+from ._status import retry_after_of, status_error
+from ._stream import ChatStream, run_stream
+from ._telemetry import StreamTelemetry
+from ._timeouts import CLOSE_TIMEOUT, ResponseWait, check_stream_args
 from ._tool_calls import ToolCallsOnStop
-from ._wire import error_from_object
 
 if TYPE_CHECKING:
     import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
@@ -62,8 +44,6 @@ RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 #: Longest wait between two attempts, in seconds, whatever ``Retry-After`` says.
 MAX_RETRY_DELAY = 60.0
 _INITIAL_RETRY_DELAY = 0.5
-#: At most this many bytes of an error body are read.
-_ERROR_BODY_LIMIT = 64 * 1024
 
 
 @asynccontextmanager
@@ -164,26 +144,13 @@ async def open_chat_stream(
         params=params,
         extra_body=extra_body,
     )
-    token_limit_set = any(
-        body.get(key) is not None for key in ("max_tokens", "max_completion_tokens")
+    settings = _Settings(
+        idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry
     )
-    parser = ChatChunkParser(
-        tool_calls_on_stop=tool_calls_on_stop,
-        token_limit_set=token_limit_set,
-        stream_tool_arguments=stream_tool_arguments,
+    options = ParserOptions(
+        stream_tool_arguments=stream_tool_arguments, tool_calls_on_stop=tool_calls_on_stop
     )
-    async with _open_stream(
-        client,
-        _CHAT,
-        body,
-        parser,
-        idle_timeout=idle_timeout,
-        first_byte_timeout=first_byte_timeout,
-        max_retries=max_retries,
-        headers=headers,
-        max_event_size=max_event_size,
-        telemetry=telemetry,
-    ) as stream:
+    async with _open_stream(client, wire_api("chat"), body, options, settings) as stream:
         yield stream
 
 
@@ -267,73 +234,64 @@ async def open_responses_stream(
         params=params,
         extra_body=extra_body,
     )
-    parser = ResponsesEventParser(
-        token_limit_set=body.get("max_output_tokens") is not None,
-        stream_tool_arguments=stream_tool_arguments,
+    settings = _Settings(
+        idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry
     )
-    async with _open_stream(
-        client,
-        _RESPONSES,
-        body,
-        parser,
-        idle_timeout=idle_timeout,
-        first_byte_timeout=first_byte_timeout,
-        max_retries=max_retries,
-        headers=headers,
-        max_event_size=max_event_size,
-        telemetry=telemetry,
-    ) as stream:
+    options = ParserOptions(stream_tool_arguments=stream_tool_arguments)
+    async with _open_stream(client, wire_api("responses"), body, options, settings) as stream:
         yield stream
 
 
 @dataclass(frozen=True)
-class _Endpoint:
-    """What differs between the two APIs' requests."""
+class _Settings:
+    """The options every entry point takes alike, checked before any request."""
 
-    #: The path, relative to the client's base_url.
-    path: str
-    #: A non-streamed answer (a server that ignored ``stream: true``) as the same SSE body.
-    replay_json: Callable[[bytes], bytes]
+    idle_timeout: float
+    first_byte_timeout: float | None
+    max_retries: int
+    headers: Mapping[str, str] | None
+    max_event_size: int
+    telemetry: StreamTelemetry | None
 
-
-_CHAT = _Endpoint("chat/completions", completion_as_sse)
-_RESPONSES = _Endpoint("responses", response_as_sse)
+    def __post_init__(self) -> None:
+        check_stream_args(self.idle_timeout, self.max_event_size, self.first_byte_timeout)
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, not {self.max_retries!r}")
 
 
 @asynccontextmanager
 async def _open_stream(
     client: HTTPClient,
-    endpoint: _Endpoint,
+    api: WireAPISpec,
     body: dict[str, object],
-    parser: EventParser,
-    *,
-    idle_timeout: float,
-    first_byte_timeout: float | None,
-    max_retries: int,
-    headers: Mapping[str, str] | None,
-    max_event_size: int,
-    telemetry: StreamTelemetry | None,
+    options: ParserOptions,
+    settings: _Settings,
 ) -> AsyncGenerator[ChatStream, None]:
     """Send the request (retrying before the first byte), check the body, run the shell."""
     library = library_of(client)
-    check_stream_args(idle_timeout, max_event_size, first_byte_timeout)
-    if max_retries < 0:
-        raise ValueError(f"max_retries must be 0 or more, not {max_retries!r}")
-    silence = _Silence(idle_timeout, first_byte_timeout)
+    if api.token_limit_set(body):
+        options = ParserOptions(
+            token_limit_set=True,
+            stream_tool_arguments=options.stream_tool_arguments,
+            tool_calls_on_stop=options.tool_calls_on_stop,
+        )
+    defaults = {k: v for k, v in api.default_headers.items() if k not in client.headers}
+    headers = {**defaults, **(settings.headers or {})}
+    wait = ResponseWait(settings.idle_timeout, settings.first_byte_timeout)
     response = await _send_with_retries(
-        client, library, endpoint.path, body, headers, max_retries, silence
+        client, library, api.path, body, headers, settings.max_retries, wait
     )
     try:
-        source = await _body_source(response, library, silence, endpoint.replay_json)
-        async with _run_stream(
+        source = await body_source(response, library, wait, api.whole_answer_as_sse)
+        async with run_stream(
             source,
             response=response,
-            idle_timeout=idle_timeout,
-            parser=parser,
-            max_event_size=max_event_size,
-            telemetry=telemetry,
+            idle_timeout=settings.idle_timeout,
+            parser=api.new_parser(options),
+            max_event_size=settings.max_event_size,
+            telemetry=settings.telemetry,
             transport_errors=library.transport_errors,
-            first_byte=silence.first_byte,
+            first_byte=wait.first_byte,
         ) as stream:
             yield stream
     finally:
@@ -366,13 +324,13 @@ async def _send_with_retries(
     library: ClientLibrary,
     path: str,
     body: dict[str, object],
-    headers: Mapping[str, str] | None,
+    headers: Mapping[str, str],
     max_retries: int,
-    silence: _Silence,
+    wait: ResponseWait,
 ) -> HTTPResponse:
     # idle_timeout governs reads of the body; the client's read timeout would race it.
     request_timeout = library.timeout_without_read(client.timeout)
-    request_headers = {"Accept": "text/event-stream", **(headers or {})}
+    request_headers = {"Accept": "text/event-stream", **headers}
     content = json.dumps(body).encode()
     for attempt in range(max_retries + 1):
         request = client.build_request(
@@ -384,9 +342,9 @@ async def _send_with_retries(
         )
         request.stream = library.request_body(content)  # type: ignore[assignment]  # its class
         logger.debug("POST %s (attempt %d)", request.url.copy_with(query=None), attempt + 1)
-        silence.start()
+        wait.start()
         try:
-            with trio.move_on_after(silence.remaining()) as waiting:
+            with trio.move_on_after(wait.remaining()) as waiting:
                 response = await client.send(request, stream=True)  # type: ignore[arg-type]  # its own
         except library.transport_errors as exc:
             # Nothing reached the caller yet, so any transport failure is safe to retry: a
@@ -398,14 +356,14 @@ async def _send_with_retries(
             await _sleep_before_retry(attempt, None, reason=type(exc).__name__)
             continue
         if waiting.cancelled_caught:
-            silence.expired()  # no headers in time: not retried, the time budget is spent
+            wait.expired()  # no headers in time: not retried, the time budget is spent
         if response.status_code < 400:
             return response
-        error = await _status_error(response, library)
+        error = await status_error(response, library)
         if response.status_code not in RETRY_STATUSES or attempt == max_retries:
             raise error
         retry_after = (
-            error.retry_after if isinstance(error, RateLimitError) else _retry_after(response)
+            error.retry_after if isinstance(error, RateLimitError) else retry_after_of(response)
         )
         await _sleep_before_retry(attempt, retry_after, reason=f"HTTP {response.status_code}")
     raise AssertionError("unreachable")  # pragma: no cover
@@ -419,182 +377,3 @@ async def _sleep_before_retry(attempt: int, retry_after: float | None, *, reason
         delay *= 1 - 0.25 * random.random()  # jitter, as openai-python does
     logger.debug("retrying after %s in %.2f s", reason, delay)
     await trio.sleep(delay)
-
-
-async def _status_error(response: HTTPResponse, library: ClientLibrary) -> ChatSSEError:
-    """Read (a bounded part of) an error response, close it, and build its exception."""
-    try:
-        raw = await _read_bounded(response.aiter_bytes(), _ERROR_BODY_LIMIT)
-    except library.transport_errors:
-        raw = b""
-    finally:
-        with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
-            await response.aclose()
-    text = raw.decode("utf-8", "replace")
-    status = response.status_code
-    error_object = _error_object(text)
-    message = f"HTTP {status}"
-    mapped: ChatSSEError | None = None
-    if error_object is not None:
-        mapped = error_from_object(error_object, status_code=status)
-        message = f"HTTP {status}: {mapped.message}"
-    elif text.strip() and "<html" not in text[:500].lower():
-        message = f"HTTP {status}: {text.strip()[:300]}"
-    header = next((h for h in REQUEST_ID_HEADERS if h in response.headers), None)
-    details = {
-        "status_code": status,
-        "body": text,
-        "error": error_object,
-        "request_id": None if header is None else response.headers[header],
-        "request_id_header": header,
-    }
-    code = error_object.get("code") if error_object else None
-    code = code if isinstance(code, (str, int)) else None
-    if status == 429:
-        retry_after = _retry_after(response)
-        return HTTPRateLimitError(message, retry_after=retry_after, code=code, **details)  # type: ignore[arg-type]  # the fields above
-    if isinstance(mapped, ContextWindowExceeded):
-        return HTTPContextWindowExceeded(message, code=code, **details)  # type: ignore[arg-type]  # the fields above
-    if status == 404:
-        # The usual cause: a base_url without its /v1. The path only: a query may hold a key.
-        path = response.request.url.path
-        message += "" if path in message else f" for {path}"
-        message += " (is base_url right? it usually ends in /v1)"
-    return HTTPStatusError(message, **details)  # type: ignore[arg-type]  # the fields above
-
-
-def _error_object(text: str) -> dict[str, object] | None:
-    """The error object of an error body: ``{"error": {...}}``, ``{"error": "..."}``, a list
-    holding one (Gemini), or a bare ``{"message": ...}`` / ``{"detail": ...}``."""
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return None
-    if isinstance(parsed, list) and parsed:
-        parsed = parsed[0]
-    if not isinstance(parsed, dict):
-        return None
-    error = parsed.get("error", parsed)
-    if isinstance(error, str):
-        return {"message": error}
-    if isinstance(error, dict):
-        if "message" not in error and isinstance(error.get("detail"), str):
-            return {**error, "message": error["detail"]}
-        return error
-    return None
-
-
-def _retry_after(response: HTTPResponse) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    millis = response.headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            return max(float(millis) / 1000, 0.0)
-        except ValueError:
-            pass
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
-
-
-async def _read_bounded(chunks: AsyncIterator[bytes], limit: int) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in chunks:
-        parts.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(parts)[:limit]
-
-
-async def _body_source(
-    response: HTTPResponse,
-    library: ClientLibrary,
-    silence: _Silence,
-    replay_json: Callable[[bytes], bytes],
-) -> AsyncIterator[bytes]:
-    """The body to decode, checked against what its ``Content-Type`` claims.
-
-    An event stream is used as it is. Anything else is looked at first: one JSON answer
-    (a server that ignored ``stream: true``) is replayed as the equivalent stream; an HTML
-    page (a wrong ``base_url``, a proxy's login page) is a :class:`StreamError` right away;
-    an event stream under another label (some servers say ``application/json``) is read as
-    the stream it is.
-    """
-    chunks = library.body_chunks(response)
-    content_type = response.headers.get("content-type", "").lower()
-    if content_type.startswith("text/event-stream"):
-        return chunks
-    first = b""
-    with trio.move_on_after(silence.remaining()) as scope:
-        try:
-            async for first in chunks:
-                if first.strip():
-                    break
-        except library.transport_errors as exc:
-            raise StreamError(f"the connection broke before the answer: {exc!r:.300}") from exc
-    if scope.cancelled_caught:
-        silence.expired()
-    head = first.lstrip()[:1]
-    if head in (b"{", b"[") and content_type.startswith("application/json"):
-        try:
-            rest = await _read_bounded(chunks, DEFAULT_MAX_EVENT_SIZE)
-        except library.transport_errors as exc:
-            raise StreamError(
-                f"the connection broke while reading the answer: {exc!r:.300}"
-            ) from exc
-        return _replay(replay_json(first + rest))
-    if head == b"<":
-        raise StreamError(
-            f"the server answered with {content_type or 'no content type'}, not an event "
-            f"stream (is base_url right?): {first[:200].decode('utf-8', 'replace')!r}"
-        )
-    return _prepend(first, chunks)
-
-
-class _Silence:
-    """How long the request may wait for the server's first byte, attempt by attempt."""
-
-    def __init__(self, idle_timeout: float, first_byte_timeout: float | None) -> None:
-        self._idle_timeout = idle_timeout
-        self._first_byte_timeout = first_byte_timeout
-        #: The first-byte limit of the current attempt (``None`` unless one was set).
-        self.first_byte: FirstByteLimit | None = None
-        self._deadline = 0.0
-
-    def start(self) -> None:
-        """A request is being sent: its wait starts now."""
-        self.first_byte = FirstByteLimit.starting_now(self._first_byte_timeout)
-        wait = self._idle_timeout if self._first_byte_timeout is None else self._first_byte_timeout
-        self._deadline = trio.current_time() + wait
-
-    def remaining(self) -> float:
-        return self._deadline - trio.current_time()
-
-    def expired(self) -> NoReturn:
-        if self.first_byte is not None:
-            self.first_byte.expired()
-        idle = self._idle_timeout
-        raise IdleTimeoutError(
-            f"no response from the server for {seconds(idle)}", idle_timeout=idle
-        )
-
-
-async def _prepend(first: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    yield first
-    async for chunk in chunks:
-        yield chunk
-
-
-async def _replay(body: bytes) -> AsyncIterator[bytes]:
-    yield body

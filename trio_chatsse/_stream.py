@@ -21,22 +21,22 @@ to the consumer every 32 events, since a socket read can hold hundreds.
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, NoReturn, Protocol, final
+from typing import TYPE_CHECKING, final
 
 import trio
 
-from ._chunks import ChatChunkParser
-from ._errors import FirstByteTimeoutError, IdleTimeoutError, StreamError
+from ._apis import ParserOptions, WireAPI, wire_api
+from ._errors import StreamError
 from ._models import Completed, Event, FunctionCall, Message, OutputItemDone, OutputText, TokenUsage
+from ._nursery import open_background_nursery
 from ._parsers import EventParser, ParserState
-from ._responses import ResponsesEventParser
 from ._sse import DEFAULT_MAX_EVENT_SIZE, Comment, SSEDecoder
+from ._telemetry import ReadOutcome, StreamStats, StreamTelemetry
+from ._timeouts import CLOSE_TIMEOUT, FirstByteDeadline, check_stream_args, idle_timeout_error
 from ._tool_calls import ToolCallsOnStop
 from ._turns import ReasoningPolicy, assistant_message, input_items
 
@@ -44,24 +44,12 @@ if TYPE_CHECKING:
     from ._clients import HTTPResponse
     from ._models import Item
 
-__all__ = [
-    "CHANNEL_SIZE",
-    "FirstByteLimit",
-    "WireAPI",
-    "ChatStream",
-    "ReadOutcome",
-    "StreamStats",
-    "StreamTelemetry",
-    "open_background_nursery",
-    "open_event_stream",
-]
+__all__ = ["CHANNEL_SIZE", "ChatStream", "open_event_stream", "run_stream"]
 
 logger = logging.getLogger(__name__)
 
 #: Events buffered between the reader and the consumer before the reader stops reading.
 CHANNEL_SIZE = 1600
-#: Seconds that closing the body or the byte source may take on exit, shielded from cancel.
-CLOSE_TIMEOUT = 5.0
 #: Seconds the reader keeps reading after ``[DONE]`` so the connection can be reused.
 DRAIN_TIMEOUT = 1.0
 #: The idle deadline is pushed when it is stale by this fraction of ``idle_timeout``: the
@@ -78,53 +66,6 @@ _EVENTS_PER_YIELD = 32
 #: 64 KiB at a time, a few thousand chunked-encoding chunks at most. The bound only guards
 #: against a caller's source that never checkpoints.
 _CLOSE_READS = 10_000
-
-
-class ReadOutcome(enum.Enum):
-    """What one read of the body gave, as reported to a :class:`StreamTelemetry`."""
-
-    #: Bytes arrived.
-    DATA = "data"
-    #: The body ended.
-    END = "end"
-    #: The transport failed.
-    ERROR = "error"
-    #: Nothing arrived for ``idle_timeout`` seconds.
-    IDLE_TIMEOUT = "idle_timeout"
-
-
-class StreamTelemetry(Protocol):
-    """Receives one call per read of the body, for metrics (read latency, time to first token).
-
-    It runs in the reader task: keep it quick and never raise from it.
-    """
-
-    def on_read(self, outcome: ReadOutcome, size: int, waited: float) -> None:
-        """Called after each read.
-
-        Args:
-            outcome: What the read gave.
-            size: How many bytes it gave (0 unless ``outcome`` is ``DATA``).
-            waited: Seconds the read waited, by :func:`trio.current_time`.
-        """
-
-
-@dataclass
-class StreamStats:
-    """Counts about one stream, filled in as it runs (read them after the end)."""
-
-    reads: int = 0
-    """Reads of the body that gave bytes."""
-    bytes_read: int = 0
-    """Bytes of the body read."""
-    events: int = 0
-    """Events sent to the consumer."""
-    time_to_first_byte: float | None = None
-    """Seconds from the start of the stream to its first byte."""
-    time_to_first_event: float | None = None
-    """Seconds from the start of the stream to its first event."""
-    duration: float | None = None
-    """Seconds from the start of the stream until the reader stopped."""
 
 
 @final
@@ -256,7 +197,7 @@ class _Reader:
         idle_timeout: float,
         telemetry: StreamTelemetry | None,
         transport_errors: tuple[type[BaseException], ...],
-        first_byte: FirstByteLimit | None,
+        first_byte: FirstByteDeadline | None,
     ) -> None:
         self._send = send
         self._stream = stream
@@ -367,8 +308,7 @@ class _Reader:
             self._telemetry.on_read(ReadOutcome.IDLE_TIMEOUT, 0, idle)
         if self._first_byte is not None and not self._stream.stats.reads:
             self._first_byte.expired()
-        logger.debug("idle timeout: no byte for %s seconds", idle)
-        raise IdleTimeoutError(f"no data from the server for {seconds(idle)}", idle_timeout=idle)
+        raise idle_timeout_error(idle)
 
     async def _end_of_body(self, chunks: AsyncIterator[bytes]) -> None:
         """After the loop: drain after ``[DONE]``, or end the parser and send what it makes."""
@@ -460,51 +400,6 @@ async def _drain(chunks: AsyncIterator[bytes], seconds: float) -> None:
             pass
 
 
-def check_stream_args(
-    idle_timeout: float, max_event_size: int, first_byte_timeout: float | None = None
-) -> None:
-    """Raise :class:`ValueError` for arguments no stream can run with."""
-    if not idle_timeout > 0:
-        raise ValueError(f"idle_timeout must be a positive number of seconds, not {idle_timeout!r}")
-    if first_byte_timeout is not None and not first_byte_timeout > 0:
-        raise ValueError(
-            f"first_byte_timeout must be a positive number of seconds, not {first_byte_timeout!r}"
-        )
-    if max_event_size <= 0:
-        raise ValueError(f"max_event_size must be positive, not {max_event_size!r}")
-
-
-def seconds(value: float) -> str:
-    """``1 second``, ``0.5 seconds``, ``300 seconds``."""
-    return f"{value:g} second" if value == 1 else f"{value:g} seconds"
-
-
-@dataclass(frozen=True)
-class FirstByteLimit:
-    """When the first byte of the body must have come by, under ``first_byte_timeout``."""
-
-    #: The ``trio.current_time()`` by which it must have come.
-    deadline: float
-    #: The limit, in seconds, counted from when the request was sent.
-    timeout: float
-
-    @classmethod
-    def starting_now(cls, timeout: float | None) -> FirstByteLimit | None:
-        return None if timeout is None else cls(trio.current_time() + timeout, timeout)
-
-    def expired(self) -> NoReturn:
-        """Raise the :class:`~trio_chatsse.FirstByteTimeoutError` of this limit."""
-        logger.debug("first-byte timeout: nothing for %s seconds", self.timeout)
-        raise FirstByteTimeoutError(
-            f"no response from the server for {seconds(self.timeout)} (first_byte_timeout)",
-            idle_timeout=self.timeout,
-        )
-
-
-#: The wire APIs a stream can be read as.
-WireAPI = Literal["chat", "responses"]
-
-
 @asynccontextmanager
 async def open_event_stream(
     byte_chunks: AsyncIterable[bytes],
@@ -550,36 +445,30 @@ async def open_event_stream(
 
     Raises:
         ValueError: ``idle_timeout`` or ``max_event_size`` is not positive, or ``api`` is
-            not one of the two.
+            not one of the wire APIs (``"chat"``, ``"responses"``).
     """
     check_stream_args(idle_timeout, max_event_size, first_byte_timeout)
-    parser: EventParser
-    if api == "chat":
-        parser = ChatChunkParser(
-            tool_calls_on_stop=tool_calls_on_stop,
+    parser = wire_api(api).new_parser(
+        ParserOptions(
             token_limit_set=token_limit_set,
             stream_tool_arguments=stream_tool_arguments,
+            tool_calls_on_stop=tool_calls_on_stop,
         )
-    elif api == "responses":
-        parser = ResponsesEventParser(
-            token_limit_set=token_limit_set, stream_tool_arguments=stream_tool_arguments
-        )
-    else:
-        raise ValueError(f"api must be 'chat' or 'responses', not {api!r}")
-    async with _run_stream(
+    )
+    async with run_stream(
         byte_chunks,
         response=None,
         idle_timeout=idle_timeout,
         parser=parser,
         max_event_size=max_event_size,
         telemetry=telemetry,
-        first_byte=FirstByteLimit.starting_now(first_byte_timeout),
+        first_byte=FirstByteDeadline.starting_now(first_byte_timeout),
     ) as stream:
         yield stream
 
 
 @asynccontextmanager
-async def _run_stream(
+async def run_stream(
     byte_chunks: AsyncIterable[bytes],
     *,
     response: HTTPResponse | None,
@@ -588,7 +477,7 @@ async def _run_stream(
     max_event_size: int,
     telemetry: StreamTelemetry | None,
     transport_errors: tuple[type[BaseException], ...] = (),
-    first_byte: FirstByteLimit | None = None,
+    first_byte: FirstByteDeadline | None = None,
 ) -> AsyncGenerator[ChatStream, None]:
     send, receive = trio.open_memory_channel[Event](CHANNEL_SIZE)
     stream = ChatStream(receive, response)
@@ -604,25 +493,3 @@ async def _run_stream(
                 # The response is complete; let the reader finish the body (bounded by
                 # DRAIN_TIMEOUT) so that httpx can reuse the connection.
                 await reader.stopped.wait()
-
-
-@asynccontextmanager
-async def open_background_nursery() -> AsyncGenerator[trio.Nursery, None]:
-    """A nursery for background tasks that is cancelled when the block exits.
-
-    Unlike a bare nursery, an exception raised by the block (``Cancelled`` included) comes
-    out as itself, not inside an ``ExceptionGroup``: the background tasks here record their
-    errors instead of raising them.
-    """
-    body_error: BaseException | None = None
-    async with trio.open_nursery() as nursery:
-        try:
-            yield nursery
-        except BaseException as exc:  # noqa: ASYNC103  # re-raised below, after the nursery
-            # Raised again below, outside the nursery, so that the caller gets their own
-            # exception (or Cancelled) as itself rather than inside an ExceptionGroup.
-            body_error = exc
-        finally:
-            nursery.cancel_scope.cancel()
-    if body_error is not None:
-        raise body_error

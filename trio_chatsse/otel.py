@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Concatenate, ParamSpec
 
 import trio
 from opentelemetry import metrics, trace
@@ -35,10 +35,11 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ._http import open_chat_stream as _open_chat_stream
 from ._http import open_responses_stream as _open_responses_stream
-from ._stream import ChatStream, ReadOutcome, StreamTelemetry
+from ._stream import ChatStream
+from ._telemetry import ReadOutcome, StreamTelemetry
 
 if TYPE_CHECKING:
-    from ._clients import HTTPClient
+    pass
 
 __all__ = ["GenAITelemetry"]
 
@@ -55,6 +56,29 @@ _REQUEST_FIELDS = {
 }
 
 Attributes = dict[str, str | int | float | Sequence[str]]
+
+
+_P = ParamSpec("_P")
+
+
+def _traced_entry(
+    opener: Callable[_P, AbstractAsyncContextManager[ChatStream]],
+) -> Callable[Concatenate[GenAITelemetry, _P], AbstractAsyncContextManager[ChatStream]]:
+    """A method of :class:`GenAITelemetry` that opens a stream as ``opener`` does, traced.
+
+    Typed with ``opener``'s own parameters, so every option keeps its type."""
+
+    def entry(
+        self: GenAITelemetry, /, *args: _P.args, **options: _P.kwargs
+    ) -> AbstractAsyncContextManager[ChatStream]:
+        client = args[0] if args else options.pop("client")
+        if len(args) > 1:
+            raise TypeError(f"{opener.__name__}() takes its options by keyword only")
+        return self._traced(opener, client, options)
+
+    entry.__name__ = entry.__qualname__ = opener.__name__
+    entry.__doc__ = f":func:`~trio_chatsse.{opener.__name__}`, traced; takes the same arguments."
+    return entry
 
 
 class GenAITelemetry:
@@ -104,23 +128,14 @@ class GenAITelemetry:
             explicit_bucket_boundaries_advisory=_CHUNK_BUCKETS,
         )
 
-    def open_chat_stream(
-        self, client: HTTPClient, **options: object
-    ) -> AbstractAsyncContextManager[ChatStream]:
-        """:func:`~trio_chatsse.open_chat_stream`, traced; takes the same arguments."""
-        return self._traced(_open_chat_stream, client, options)
-
-    def open_responses_stream(
-        self, client: HTTPClient, **options: object
-    ) -> AbstractAsyncContextManager[ChatStream]:
-        """:func:`~trio_chatsse.open_responses_stream`, traced; takes the same arguments."""
-        return self._traced(_open_responses_stream, client, options)
+    open_chat_stream = _traced_entry(_open_chat_stream)
+    open_responses_stream = _traced_entry(_open_responses_stream)
 
     @asynccontextmanager
     async def _traced(
         self,
         opener: Callable[..., AbstractAsyncContextManager[ChatStream]],
-        client: HTTPClient,
+        client: object,
         options: Mapping[str, object],
     ) -> AsyncGenerator[ChatStream, None]:
         model = str(options.get("model", ""))
@@ -129,8 +144,8 @@ class GenAITelemetry:
             "gen_ai.provider.name": self.provider_name,
             "gen_ai.request.model": model,
         }
-        url = client.base_url
-        if url.host:
+        url = getattr(client, "base_url", None)  # a client of either library; checked by opener
+        if url is not None and url.host:
             common["server.address"] = url.host
             common["server.port"] = url.port or (443 if url.scheme == "https" else 80)
         attributes = {**common, **_request_attributes(options)}

@@ -1,25 +1,23 @@
-"""A scripted :class:`~trio_chatsse.testing.Reply` in the Responses API's form.
+"""The Responses API form of a script, as OpenAI streams it.
 
-The events follow OpenAI's recorded streams: ``created`` and ``in_progress``; per item an
-``output_item.added``, its parts and deltas, its ``.done`` events and ``output_item.done``; a
-``sequence_number`` on every event; then ``response.completed`` (or ``incomplete`` /
-``failed``) with the whole response. Used by the embedded server; pure, no I/O.
+``created`` and ``in_progress``; per item an ``output_item.added``, its parts and deltas, its
+``.done`` events and ``output_item.done``; a ``sequence_number`` on every event; then
+``response.completed`` (or ``incomplete`` / ``failed``) with the whole response. Every event
+has its ``event:`` line. Pure: no trio, no I/O.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
 
-if TYPE_CHECKING:
-    from .testing import Reply
+from ._script import Script, WireForm, pieces, sse_body
 
-__all__ = ["response_events", "response_object"]
+__all__ = ["FORM", "encrypted_reasoning", "response_events", "response_object"]
 
 
 def response_object(
-    reply: Reply, response_id: str, *, encrypted: bool, status: str = "completed"
+    script: Script, response_id: str, *, encrypted: bool, status: str = "completed"
 ) -> dict[str, object]:
     """The whole ``response`` object of the reply (the non-streamed answer, and what the
     terminal event of the stream holds)."""
@@ -28,15 +26,15 @@ def response_object(
         "object": "response",
         "created_at": 1_700_000_000,
         "status": status,
-        "model": reply.model,
-        "output": [item for item, _ in _items(reply, response_id, encrypted=encrypted)],
-        "usage": _usage(reply) if reply.usage and status != "in_progress" else None,
+        "model": script.model,
+        "output": [item for item, _ in _items(script, response_id, encrypted=encrypted)],
+        "usage": _usage(script) if script.usage and status != "in_progress" else None,
         "incomplete_details": None,
         "error": None,
     }
     if status == "incomplete":
         reason = (
-            "content_filter" if reply.finish_reason == "content_filter" else "max_output_tokens"
+            "content_filter" if script.finish_reason == "content_filter" else "max_output_tokens"
         )
         response["incomplete_details"] = {"reason": reason}
     elif status == "failed":
@@ -44,23 +42,25 @@ def response_object(
     return response
 
 
-def response_events(reply: Reply, response_id: str, *, encrypted: bool) -> list[dict[str, object]]:
+def response_events(
+    script: Script, response_id: str, *, encrypted: bool
+) -> list[dict[str, object]]:
     """The events of the reply's stream, in order, numbered."""
-    started = response_object(reply, response_id, encrypted=encrypted, status="in_progress")
+    started = response_object(script, response_id, encrypted=encrypted, status="in_progress")
     started["output"] = []
     events: list[dict[str, object]] = [
         {"type": "response.created", "response": started},
         {"type": "response.in_progress", "response": started},
     ]
-    for index, (item, stream_body) in enumerate(_items(reply, response_id, encrypted=encrypted)):
+    for index, (item, stream_body) in enumerate(_items(script, response_id, encrypted=encrypted)):
         added = {**item, "status": "in_progress", **_emptied(item)}
         events.append({"type": "response.output_item.added", "output_index": index, "item": added})
         events += stream_body(index)
         events.append({"type": "response.output_item.done", "output_index": index, "item": item})
     status = {"length": "incomplete", "content_filter": "incomplete", "error": "failed"}.get(
-        reply.finish_reason or "", "completed"
+        script.finish_reason or "", "completed"
     )
-    final = response_object(reply, response_id, encrypted=encrypted, status=status)
+    final = response_object(script, response_id, encrypted=encrypted, status=status)
     events.append({"type": f"response.{status}", "response": final})
     for number, event in enumerate(events):
         event["sequence_number"] = number
@@ -71,20 +71,20 @@ _Body = Callable[[int], list[dict[str, object]]]
 
 
 def _items(
-    reply: Reply, response_id: str, *, encrypted: bool
+    script: Script, response_id: str, *, encrypted: bool
 ) -> list[tuple[dict[str, object], _Body]]:
     """Each output item whole, and a function making its streamed events from its index."""
     items: list[tuple[dict[str, object], _Body]] = []
-    size = reply.fragment_size
-    if reply.reasoning:
+    size = script.fragment_size
+    if script.reasoning:
         item_id = f"rs_{response_id}"
         reasoning: dict[str, object] = {
             "id": item_id,
             "type": "reasoning",
-            "summary": [{"type": "summary_text", "text": reply.reasoning}],
+            "summary": [{"type": "summary_text", "text": script.reasoning}],
         }
         if encrypted:
-            reasoning["encrypted_content"] = _encrypted(reply.reasoning)
+            reasoning["encrypted_content"] = _encrypted(script.reasoning)
 
         def reasoning_body(index: int) -> list[dict[str, object]]:
             where = {"item_id": item_id, "output_index": index, "summary_index": 0}
@@ -93,20 +93,20 @@ def _items(
                 {"type": "response.reasoning_summary_part.added", **where, "part": part},
                 *(
                     {"type": "response.reasoning_summary_text.delta", **where, "delta": piece}
-                    for piece in _pieces(reply.reasoning, size)
+                    for piece in pieces(script.reasoning, size)
                 ),
-                {"type": "response.reasoning_summary_text.done", **where, "text": reply.reasoning},
+                {"type": "response.reasoning_summary_text.done", **where, "text": script.reasoning},
                 {
                     "type": "response.reasoning_summary_part.done",
                     **where,
-                    "part": {"type": "summary_text", "text": reply.reasoning},
+                    "part": {"type": "summary_text", "text": script.reasoning},
                 },
             ]
 
         items.append((reasoning, reasoning_body))
-    if reply.text:
+    if script.text:
         message_id = f"msg_{response_id}"
-        text_part = {"type": "output_text", "annotations": [], "text": reply.text}
+        text_part = {"type": "output_text", "annotations": [], "text": script.text}
         message: dict[str, object] = {
             "id": message_id,
             "type": "message",
@@ -121,14 +121,14 @@ def _items(
                 {"type": "response.content_part.added", **where, "part": {**text_part, "text": ""}},
                 *(
                     {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []}
-                    for piece in _pieces(reply.text, size)
+                    for piece in pieces(script.text, size)
                 ),
-                {"type": "response.output_text.done", **where, "text": reply.text},
+                {"type": "response.output_text.done", **where, "text": script.text},
                 {"type": "response.content_part.done", **where, "part": text_part},
             ]
 
         items.append((message, message_body))
-    for position, call in enumerate(reply.tool_calls):
+    for position, call in enumerate(script.tool_calls):
         call_item: dict[str, object] = {
             "id": f"fc_{response_id}_{position}",
             "type": "function_call",
@@ -149,7 +149,7 @@ def _call_body(call_item: dict[str, object], size: int) -> _Body:
         return [
             *(
                 {"type": "response.function_call_arguments.delta", **where, "delta": piece}
-                for piece in _pieces(arguments, size)
+                for piece in pieces(arguments, size)
             ),
             {"type": "response.function_call_arguments.done", **where, "arguments": arguments},
         ]
@@ -166,8 +166,8 @@ def _emptied(item: dict[str, object]) -> dict[str, object]:
     return {"arguments": ""}
 
 
-def _usage(reply: Reply) -> dict[str, object]:
-    chat = reply.token_usage()
+def _usage(script: Script) -> dict[str, object]:
+    chat = script.token_usage()
     return {
         "input_tokens": chat["prompt_tokens"],
         "input_tokens_details": {"cached_tokens": 0},
@@ -182,5 +182,30 @@ def _encrypted(reasoning: str) -> str:
     return f"gAAAA-{zlib.crc32(reasoning.encode()):08x}"
 
 
-def _pieces(text: str, size: int) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), max(size, 1))]
+def encrypted_reasoning(request: Mapping[str, object]) -> bool:
+    """Whether the request asks for the reasoning item's ``encrypted_content``."""
+    include = request.get("include")
+    return isinstance(include, list) and "reasoning.encrypted_content" in include
+
+
+def stream_events(script: Script, response_id: str, request: Mapping[str, object]) -> list[bytes]:
+    """The streamed body, one ``bytes`` per SSE event (``event:`` and ``data:`` lines), with
+    the in-stream error and a missing terminal event when the script asks for them."""
+    objects = response_events(script, response_id, encrypted=encrypted_reasoning(request))
+    if script.omit_done:
+        objects.pop()
+    events = [f"event: {o['type']}\n".encode() + sse_body([o], done=False) for o in objects]
+    if script.error is not None:
+        error = {"type": "error", "error": dict(script.error)}
+        events.insert(min(script.error_after, len(events)), sse_body([error], done=False))
+    return events
+
+
+def _whole_answer(
+    script: Script, response_id: str, request: Mapping[str, object]
+) -> dict[str, object]:
+    return response_object(script, response_id, encrypted=encrypted_reasoning(request))
+
+
+#: The server's entry for ``POST /v1/responses``.
+FORM = WireForm("/v1/responses", "resp", stream_events, _whole_answer)

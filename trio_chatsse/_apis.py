@@ -1,0 +1,100 @@
+"""The wire-API registry: what each API a stream can speak needs, in one table.
+
+Every entry point goes through :data:`WIRE_APIS`: ``open_event_stream(api=...)`` for the
+parser, the HTTP entry points for the path, the headers, the parser, the fields that set a
+token limit, and how a whole (non-streamed) answer becomes its stream. Adding a wire API
+touches this table, its parser, its test-server form and the docs (``docs/design.rst``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ._body import completion_as_sse, response_as_sse
+from ._chunks import ChatChunkParser
+from ._parsers import EventParser
+from ._responses import ResponsesEventParser
+from ._tool_calls import ToolCallsOnStop
+
+__all__ = ["WIRE_APIS", "ParserOptions", "WireAPI", "WireAPISpec", "wire_api"]
+
+#: The wire APIs a stream can be read as.
+WireAPI = Literal["chat", "responses"]
+
+
+@dataclass(frozen=True)
+class ParserOptions:
+    """What a parser is told about the request and the caller's choices."""
+
+    #: Whether the request set a token limit (then a ``length`` finish is a normal end).
+    token_limit_set: bool = False
+    #: Pass tool calls on as they stream.
+    stream_tool_arguments: bool = False
+    #: What the Chat Completions parser does with tool calls at ``finish_reason: "stop"``.
+    tool_calls_on_stop: ToolCallsOnStop = "emit"
+
+
+@dataclass(frozen=True)
+class WireAPISpec:
+    """One wire API: its request's path and headers, its parser, its whole-answer form."""
+
+    #: The name, as ``api=`` takes it.
+    name: WireAPI
+    #: The path POSTed, relative to the client's ``base_url``.
+    path: str
+    #: A new parser for one stream.
+    new_parser: Callable[[ParserOptions], EventParser]
+    #: A whole answer (a server that ignored ``stream: true``) as the SSE body of the same answer.
+    whole_answer_as_sse: Callable[[bytes], bytes]
+    #: Request fields that set a token limit, when not null.
+    token_limit_fields: tuple[str, ...]
+    #: Headers sent unless the client or the caller sets them.
+    default_headers: Mapping[str, str] = field(default_factory=dict)
+
+    def token_limit_set(self, body: Mapping[str, object]) -> bool:
+        """Whether ``body`` sets a token limit."""
+        return any(body.get(key) is not None for key in self.token_limit_fields)
+
+
+def _chat_parser(options: ParserOptions) -> EventParser:
+    return ChatChunkParser(
+        tool_calls_on_stop=options.tool_calls_on_stop,
+        token_limit_set=options.token_limit_set,
+        stream_tool_arguments=options.stream_tool_arguments,
+    )
+
+
+def _responses_parser(options: ParserOptions) -> EventParser:
+    return ResponsesEventParser(
+        token_limit_set=options.token_limit_set,
+        stream_tool_arguments=options.stream_tool_arguments,
+    )
+
+
+#: Every wire API, by name.
+WIRE_APIS: Mapping[str, WireAPISpec] = {
+    spec.name: spec
+    for spec in (
+        WireAPISpec(
+            "chat",
+            "chat/completions",
+            _chat_parser,
+            completion_as_sse,
+            ("max_tokens", "max_completion_tokens"),
+        ),
+        WireAPISpec(
+            "responses", "responses", _responses_parser, response_as_sse, ("max_output_tokens",)
+        ),
+    )
+}
+
+
+def wire_api(name: str) -> WireAPISpec:
+    """The registry entry of ``name``; :class:`ValueError` for a name it does not hold."""
+    spec = WIRE_APIS.get(name)
+    if spec is None:
+        names = ", ".join(repr(n) for n in WIRE_APIS)
+        raise ValueError(f"api must be one of {names}, not {name!r}")
+    return spec

@@ -1,0 +1,119 @@
+"""The Chat Completions form of a script, as OpenAI streams it.
+
+A role-only first chunk, reasoning fragments, text fragments, tool-call fragments (id and name
+only in the first fragment of each), a finish chunk, a usage chunk with ``"choices": []``, then
+``data: [DONE]``. Pure: no trio, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ._script import Script, WireForm, pieces, reasoning_detail, sse_body
+
+__all__ = ["FORM", "chunks", "completion"]
+
+
+def chunks(script: Script, response_id: str) -> list[dict[str, object]]:
+    """The ``chat.completion.chunk`` objects of the streamed form."""
+
+    def chunk(delta: dict[str, object], finish: str | None = None) -> dict[str, object]:
+        return {
+            "id": response_id,
+            "object": "chat.completion.chunk",
+            "created": 1_700_000_000,
+            "model": script.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+
+    out = [chunk({"role": "assistant", "content": ""})]
+    out += [chunk(delta) for delta in _reasoning_deltas(script)]
+    out += [chunk({"content": p}) for p in pieces(script.text, script.fragment_size)]
+    for index, call in enumerate(script.tool_calls):
+        first: dict[str, object] = {
+            "index": index,
+            "id": call.call_id or f"call_{index}",
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
+        if call.extra_content is not None:
+            first["extra_content"] = dict(call.extra_content)
+        out.append(chunk({"tool_calls": [first]}))
+        out += [
+            chunk({"tool_calls": [{"index": index, "function": {"arguments": p}}]})
+            for p in pieces(call.arguments, script.fragment_size)
+        ]
+    out.append(chunk({}, script.finish_reason or ("tool_calls" if script.tool_calls else "stop")))
+    if script.usage:
+        usage_chunk = chunk({})
+        usage_chunk["choices"] = []
+        usage_chunk["usage"] = script.token_usage()
+        out.append(usage_chunk)
+    return out
+
+
+def completion(script: Script, response_id: str) -> dict[str, object]:
+    """The non-streamed ``chat.completion`` object of the same answer."""
+    message: dict[str, object] = {"role": "assistant", "content": script.text or None}
+    if script.reasoning:
+        details = script.reasoning_details()
+        if details is not None:
+            message["reasoning"] = script.reasoning
+            message["reasoning_details"] = details
+        else:
+            message[script.reasoning_field] = script.reasoning
+    if script.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": call.call_id or f"call_{i}",
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+                **({} if call.extra_content is None else {"extra_content": call.extra_content}),
+            }
+            for i, call in enumerate(script.tool_calls)
+        ]
+    finish = script.finish_reason or ("tool_calls" if script.tool_calls else "stop")
+    return {
+        "id": response_id,
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": script.model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": script.token_usage(),
+    }
+
+
+def _reasoning_deltas(script: Script) -> list[dict[str, object]]:
+    parts = pieces(script.reasoning, script.fragment_size)
+    if script.reasoning_field != "reasoning_details":
+        return [{script.reasoning_field: p} for p in parts]
+    deltas: list[dict[str, object]] = [
+        {"reasoning": p, "reasoning_details": [reasoning_detail(text=p)]} for p in parts
+    ]
+    if parts:
+        deltas.append(
+            {"reasoning_details": [reasoning_detail(text="", signature=script.signature())]}
+        )
+    return deltas
+
+
+def stream_events(script: Script, response_id: str, request: Mapping[str, object]) -> list[bytes]:
+    """The streamed body, one ``bytes`` per SSE event, with the in-stream error and a missing
+    ``[DONE]`` when the script asks for them."""
+    events = [sse_body([c], done=False) for c in chunks(script, response_id)]
+    if not script.omit_done:
+        events.append(b"data: [DONE]\n\n")
+    if script.error is not None:
+        error = {"error": dict(script.error)}
+        events.insert(min(script.error_after, len(events)), sse_body([error], done=False))
+    return events
+
+
+def _whole_answer(
+    script: Script, response_id: str, request: Mapping[str, object]
+) -> dict[str, object]:
+    return completion(script, response_id)
+
+
+#: The server's entry for ``POST /v1/chat/completions``.
+FORM = WireForm("/v1/chat/completions", "chatcmpl", stream_events, _whole_answer)

@@ -1,0 +1,52 @@
+"""The public :class:`Reply`: a script, and the methods that write it in each wire form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import final
+
+from . import _chat, _responses
+from ._script import Script
+
+__all__ = ["Reply"]
+
+
+@final
+@dataclass(frozen=True)
+class Reply(Script):
+    """One scripted response of the :class:`ChatServer`, and the faults to inject into it.
+
+    The streamed form looks like OpenAI's: a role-only first chunk, reasoning fragments,
+    text fragments, tool-call fragments (id and name only in the first fragment of each),
+    a finish chunk, a usage chunk with ``"choices": []``, then ``data: [DONE]``. Each SSE
+    event is written to the socket in one write, as providers flush them.
+    """
+
+    def chunks(self, response_id: str = "chatcmpl-test") -> list[dict[str, object]]:
+        """The ``chat.completion.chunk`` objects of the streamed form."""
+        return _chat.chunks(self, response_id)
+
+    def completion(self, response_id: str = "chatcmpl-test") -> dict[str, object]:
+        """The non-streamed ``chat.completion`` object of the same answer."""
+        return _chat.completion(self, response_id)
+
+    def response_events(
+        self, response_id: str = "resp_test", *, encrypted: bool = False
+    ) -> list[dict[str, object]]:
+        """The events of the Responses API form, as OpenAI streams them: created,
+        in_progress, each item (reasoning as a summary, the message, the function calls) added,
+        streamed and done, then ``response.completed`` (``incomplete`` for a ``length`` or
+        ``content_filter`` finish, ``failed`` for ``error``), each with a ``sequence_number``.
+
+        Args:
+            response_id: The response's id.
+            encrypted: Give the reasoning item an ``encrypted_content`` (the server does when
+                the request's ``include`` asks for ``reasoning.encrypted_content``).
+        """
+        return _responses.response_events(self, response_id, encrypted=encrypted)
+
+    def response(
+        self, response_id: str = "resp_test", *, encrypted: bool = False
+    ) -> dict[str, object]:
+        """The non-streamed Responses API ``response`` object of the same answer."""
+        return _responses.response_object(self, response_id, encrypted=encrypted)
