@@ -33,7 +33,7 @@ import logging
 
 from pydantic import JsonValue
 
-from ._errors import ChatSSEError, ContextWindowExceeded, ProviderError, StreamError
+from ._errors import ChatSSEError, ProviderError, StreamError
 from ._models import (
     Completed,
     Event,
@@ -51,9 +51,9 @@ from ._models import (
     TokenUsage,
     constructor,
 )
-from ._parsers import ParserState
+from ._parsers import ParserCore, ParserState
 from ._tool_calls import ToolCallAssembler, ToolCallsOnStop
-from ._wire import error_from_object, loads, usage_from_object
+from ._wire import DONE, error_from_object, length_without_limit, read_payload, usage_from_object
 
 __all__ = ["ChatChunkParser", "ParserState", "ToolCallsOnStop"]
 
@@ -68,7 +68,7 @@ _KNOWN_FINISHES = frozenset(
 _REASONING_KEYS = frozenset({"reasoning", "reasoning_content", "reasoning_details"})
 
 
-class ChatChunkParser:
+class ChatChunkParser(ParserCore):
     """Turns the ``data`` of each SSE event of a Chat Completions stream into events.
 
     Call :meth:`feed` for each SSE event, then :meth:`end` at end of input. Read
@@ -105,10 +105,7 @@ class ChatChunkParser:
         self.tool_calls_on_stop = tool_calls_on_stop
         self.token_limit_set = token_limit_set
         self.stream_tool_arguments = stream_tool_arguments
-        #: Where the parser is; see :class:`ParserState`.
-        self.state = ParserState.STREAMING
-        #: Why the stream failed, once :attr:`state` is ``FAILED``.
-        self.error: ChatSSEError | None = None
+        super().__init__()
         self._response_id = ""
         self._usage: TokenUsage | None = None
         self._finish_reason: str | None = None
@@ -135,22 +132,12 @@ class ChatChunkParser:
         """Take the ``data`` (and ``event`` type) of one SSE event; return the events it made."""
         if self.state is ParserState.COMPLETED or self.state is ParserState.FAILED:
             return []
-        if data == "[DONE]":
-            return self._complete()
-        try:
-            chunk = loads(data)
-        except ValueError:
-            if data.strip() == "[DONE]":
-                return self._complete()  # "[DONE]" with stray whitespace
-            if data.strip():
-                logger.debug("skipping an SSE event whose data is not JSON (%d chars)", len(data))
-            else:
-                logger.debug("skipping an SSE event with blank data")
-            if event == "error":
-                self._fail(ProviderError(f"the server sent an error event: {data[:200]}"))
-            return []
+        chunk = read_payload(data, event)
         if type(chunk) is not dict:
-            logger.debug("skipping an SSE event whose JSON is not an object")
+            if chunk is DONE:
+                return self._complete()
+            if isinstance(chunk, ChatSSEError):
+                self._fail(chunk)
             return []
         out = self._out = []
         if event == "error" or chunk.get("error") is not None or chunk.get("object") == "error":
@@ -322,14 +309,11 @@ class ChatChunkParser:
         if reason == "error":
             self._fail(ProviderError("the provider ended the stream with finish_reason 'error'"))
             return
-        if reason == "length" and not self.token_limit_set:
-            self._fail(
-                ContextWindowExceeded(
-                    "the model stopped at finish_reason 'length' and the request set no token "
-                    "limit: the context window is full"
-                )
-            )
-            return
+        if reason == "length":
+            overflow = length_without_limit(self.token_limit_set, "finish_reason 'length'")
+            if overflow is not None:
+                self._fail(overflow)
+                return
         if reason not in _KNOWN_FINISHES:
             logger.debug("treating unknown finish_reason %r as 'stop'", reason[:40])
         self._finish(reason or "stop")
@@ -401,10 +385,6 @@ class ChatChunkParser:
             self._fail(error_from_object(error))
         else:
             self._fail(error_from_object({"message": str(error)}))
-
-    def _fail(self, error: ChatSSEError) -> None:
-        self.error = error
-        self.state = ParserState.FAILED
 
 
 def _reasoning_text(value: object) -> str:

@@ -376,6 +376,6 @@ _M = TypeVar("_M", bound=BaseModel)
 
 def constructor(model: type[_M]) -> Callable[[dict[str, Any]], _M]:
     """``model(**fields)`` for the hot path: the validator ``BaseModel.__init__`` calls,
-    without its Python frame. The same validation and the same instance, for about 0.9 µs
-    less per event (1.1 µs against 2.0 µs for a text delta)."""
+    without its Python frame. The same validation and the same instance, for less per event
+    (figures: ``docs/design.rst``, "Measured costs")."""
     return model.__pydantic_validator__.validate_python

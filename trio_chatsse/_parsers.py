@@ -12,7 +12,7 @@ from typing import Protocol
 from ._errors import ChatSSEError
 from ._models import Event
 
-__all__ = ["EventParser", "ParserState"]
+__all__ = ["EventParser", "ParserCore", "ParserState"]
 
 
 class ParserState(Enum):
@@ -49,3 +49,18 @@ class EventParser(Protocol):
     def end(self) -> list[Event]:
         """Signal end of input; a stream cut short sets :attr:`error`."""
         ...
+
+
+class ParserCore:
+    """What every parser of this package starts from: its state, its error, and failing."""
+
+    def __init__(self) -> None:
+        #: Where the parser is; see :class:`~trio_chatsse.ParserState`.
+        self.state = ParserState.STREAMING
+        #: Why the stream failed, once :attr:`state` is ``FAILED``.
+        self.error: ChatSSEError | None = None
+
+    def _fail(self, error: ChatSSEError) -> None:
+        """End the stream with ``error``: later input is ignored."""
+        self.error = error
+        self.state = ParserState.FAILED

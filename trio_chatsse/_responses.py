@@ -37,12 +37,10 @@ xAI, llama.cpp's server, a Copilot proxy and LiteLLM's bridge):
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from typing import Literal
 
-from ._errors import ChatSSEError, ContextWindowExceeded, ProviderError, StreamError
+from ._errors import ChatSSEError, ProviderError, StreamError
 from ._models import (
     Completed,
     Event,
@@ -64,8 +62,16 @@ from ._models import (
     TokenUsage,
     constructor,
 )
-from ._parsers import ParserState
-from ._wire import error_from_object, loads, usage_from_object
+from ._parsers import ParserCore, ParserState
+from ._response_items import KINDS, Kind, StreamedItem, index_of, nonempty_str, parts_of
+from ._wire import (
+    DONE,
+    arguments_are_whole,
+    error_from_object,
+    length_without_limit,
+    read_payload,
+    usage_from_object,
+)
 
 __all__ = ["ResponsesEventParser"]
 
@@ -77,8 +83,6 @@ _arguments_delta = constructor(FunctionCallArgumentsDelta)
 
 _STREAMING = ParserState.STREAMING
 
-_Kind = Literal["message", "reasoning", "function_call", "skipped"]
-_KINDS: frozenset[str] = frozenset({"message", "reasoning", "function_call"})
 #: Events with nothing to add to what the deltas and done items carry.
 _QUIET = frozenset(
     {
@@ -95,45 +99,7 @@ _QUIET = frozenset(
 )
 
 
-class _Item:
-    """An output item being streamed."""
-
-    __slots__ = (
-        "added",
-        "arguments",
-        "arguments_done",
-        "call_id",
-        "deltas_sent",
-        "fields",
-        "index",
-        "item_id",
-        "kind",
-        "name",
-        "parts",
-    )
-
-    def __init__(self, kind: _Kind, index: int, fields: dict[str, object]) -> None:
-        self.kind = kind
-        #: Our output_index: its place among the items passed on.
-        self.index = index
-        #: The item as the added event gave it.
-        self.fields = fields
-        item_id = fields.get("id")
-        self.item_id = item_id if type(item_id) is str else None
-        call_id, name = fields.get("call_id"), fields.get("name")
-        self.call_id = call_id if type(call_id) is str else ""
-        self.name = name if type(name) is str else ""
-        #: Text by part: ("text" | "refusal" | "reasoning" | "summary", part index) -> pieces.
-        self.parts: dict[tuple[str, int], list[str]] = {}
-        self.arguments: list[str] = []
-        self.arguments_done: str | None = None
-        #: Whether an OutputItemAdded went out for it (a function call's only in live mode).
-        self.added = False
-        #: Whether any delta event went out for it.
-        self.deltas_sent = False
-
-
-class ResponsesEventParser:
+class ResponsesEventParser(ParserCore):
     """Turns the ``data`` of each SSE event of a Responses API stream into events.
 
     The same verbs as :class:`~trio_chatsse.ChatChunkParser`: call :meth:`feed` for each SSE
@@ -152,15 +118,12 @@ class ResponsesEventParser:
     def __init__(self, *, token_limit_set: bool = False, stream_tool_arguments: bool = False):
         self.token_limit_set = token_limit_set
         self.stream_tool_arguments = stream_tool_arguments
-        #: Where the parser is; see :class:`~trio_chatsse.ParserState`.
-        self.state = ParserState.STREAMING
-        #: Why the stream failed, once :attr:`state` is ``FAILED``.
-        self.error: ChatSSEError | None = None
+        super().__init__()
         self._response_id = ""
-        self._items: list[_Item] = []
-        self._open: list[_Item] = []
-        self._by_server_index: dict[int, _Item] = {}
-        self._by_id: dict[str, _Item] = {}
+        self._items: list[StreamedItem] = []
+        self._open: list[StreamedItem] = []
+        self._by_server_index: dict[int, StreamedItem] = {}
+        self._by_id: dict[str, StreamedItem] = {}
         self._calls_out = 0
         self._last_sequence: int | None = None
         self._sequence_logged = False
@@ -172,17 +135,12 @@ class ResponsesEventParser:
         """Take the ``data`` (and ``event`` type) of one SSE event; return the events it made."""
         if self.state is not _STREAMING:  # COMPLETED or FAILED: the stream is over
             return []
-        try:
-            payload = loads(data)
-        except ValueError:
-            if data.strip() == "[DONE]":
-                return self.end()  # [DONE] before response.completed: cut short
-            logger.debug("skipping an SSE event whose data is not JSON (%d chars)", len(data))
-            if event == "error":
-                self._fail(ProviderError(f"the server sent an error event: {data[:200]}"))
-            return []
+        payload = read_payload(data, event)
         if type(payload) is not dict:
-            logger.debug("skipping an SSE event whose JSON is not an object")
+            if payload is DONE:
+                return self.end()  # [DONE] before response.completed: cut short
+            if isinstance(payload, ChatSSEError):
+                self._fail(payload)
             return []
         out = self._out = []
         kind = payload.get("type")
@@ -219,15 +177,15 @@ class ResponsesEventParser:
             return
         self._open_item(fields, payload)
 
-    def _open_item(self, fields: dict[str, object], payload: dict[str, object]) -> _Item:
+    def _open_item(self, fields: dict[str, object], payload: dict[str, object]) -> StreamedItem:
         kind = fields.get("type")
-        if kind in _KINDS:
-            item = _Item(kind, len(self._items), fields)  # type: ignore[arg-type]  # checked
+        if kind in KINDS:
+            item = StreamedItem(kind, len(self._items), fields)  # type: ignore[arg-type]  # checked
             self._items.append(item)
             self._open.append(item)
         else:
             logger.debug("skipping an output item of type %r", str(kind)[:80])
-            item = _Item("skipped", -1, fields)
+            item = StreamedItem("skipped", -1, fields)
         server_index = payload.get("output_index")
         if type(server_index) is int:
             self._by_server_index[server_index] = item
@@ -243,13 +201,13 @@ class ResponsesEventParser:
             self._add(item, self._call(item, arguments=""))
         return item
 
-    def _add(self, item: _Item, model: Message | Reasoning | FunctionCall) -> None:
+    def _add(self, item: StreamedItem, model: Message | Reasoning | FunctionCall) -> None:
         item.added = True
         self._out.append(OutputItemAdded(item=model, output_index=item.index))
 
     def _find(
-        self, payload: dict[str, object], kind: _Kind, fields: dict[str, object] | None = None
-    ) -> _Item | None:
+        self, payload: dict[str, object], kind: Kind, fields: dict[str, object] | None = None
+    ) -> StreamedItem | None:
         """The item an event belongs to (``None`` for a skipped one), opened if unknown.
 
         ``fields`` is the item of a done event (its id is ``fields["id"]``, not ``item_id``).
@@ -273,14 +231,14 @@ class ResponsesEventParser:
         if type(fields) is not dict:
             return
         kind = fields.get("type")
-        if kind not in _KINDS:
+        if kind not in KINDS:
             return
         item = self._find(payload, kind, fields)
         if item is None or item not in self._open:
             return  # done twice, or a skipped item
         self._close(item, fields)
 
-    def _close(self, item: _Item, fields: dict[str, object]) -> None:
+    def _close(self, item: StreamedItem, fields: dict[str, object]) -> None:
         """End an item from its done fields (the truth) and what streamed before them."""
         self._open.remove(item)
         if item.kind == "message":
@@ -290,9 +248,9 @@ class ResponsesEventParser:
         else:
             self._close_call(item, fields)
 
-    def _close_message(self, item: _Item, fields: dict[str, object]) -> None:
+    def _close_message(self, item: StreamedItem, fields: dict[str, object]) -> None:
         content: list[OutputText | Refusal] = []
-        for index, part in enumerate(_parts(fields.get("content"))):
+        for index, part in enumerate(parts_of(fields.get("content"))):
             kind, text = part.get("type"), part.get("text", part.get("refusal"))
             if type(text) is not str:
                 continue
@@ -314,21 +272,21 @@ class ResponsesEventParser:
             ]
         phase = fields.get("phase", item.fields.get("phase"))
         message = Message(
-            id=_str(fields.get("id")) or item.item_id,
+            id=nonempty_str(fields.get("id")) or item.item_id,
             content=content,
             phase=phase if type(phase) is str else None,
         )
         self._out.append(OutputItemDone(item=message, output_index=item.index))
 
-    def _close_reasoning(self, item: _Item, fields: dict[str, object]) -> None:
+    def _close_reasoning(self, item: StreamedItem, fields: dict[str, object]) -> None:
         summary = [
             SummaryText(text=p["text"])
-            for p in _parts(fields.get("summary"))
+            for p in parts_of(fields.get("summary"))
             if type(p.get("text")) is str
         ]
         content = [
             ReasoningText(text=p["text"])
-            for p in _parts(fields.get("content"))
+            for p in parts_of(fields.get("content"))
             if type(p.get("text")) is str
         ]
         for index, part in enumerate(summary):
@@ -346,7 +304,7 @@ class ResponsesEventParser:
             ]
         encrypted = fields.get("encrypted_content")
         reasoning = Reasoning(
-            id=_str(fields.get("id")) or item.item_id or "",
+            id=nonempty_str(fields.get("id")) or item.item_id or "",
             summary=summary,
             content=content,
             encrypted_content=encrypted if type(encrypted) is str else None,
@@ -354,10 +312,10 @@ class ResponsesEventParser:
         self._out.append(OutputItemDone(item=reasoning, output_index=item.index))
 
     def _close_call(
-        self, item: _Item, fields: dict[str, object], *, complete_only: bool = False
+        self, item: StreamedItem, fields: dict[str, object], *, complete_only: bool = False
     ) -> None:
-        item.name = _str(fields.get("name")) or item.name
-        item.call_id = _str(fields.get("call_id")) or item.call_id
+        item.name = nonempty_str(fields.get("name")) or item.name
+        item.call_id = nonempty_str(fields.get("call_id")) or item.call_id
         arguments = fields.get("arguments")
         if type(arguments) is not str or not arguments:
             arguments = item.arguments_done or "".join(item.arguments)
@@ -367,7 +325,7 @@ class ResponsesEventParser:
                 item.call_id[:80],
             )
             return
-        if complete_only and not _is_json(arguments):
+        if complete_only and not arguments_are_whole(arguments):
             logger.debug("dropping a function call cut short (%r)", item.name)
             return
         if self.stream_tool_arguments:
@@ -385,12 +343,12 @@ class ResponsesEventParser:
                 )
             )
         if item.item_id is None:
-            item.item_id = _str(fields.get("id"))
+            item.item_id = nonempty_str(fields.get("id"))
         call = self._call(item, arguments=arguments)
         self._out.append(OutputItemDone(item=call, output_index=item.index))
         self._calls_out += 1
 
-    def _call(self, item: _Item, *, arguments: str) -> FunctionCall:
+    def _call(self, item: StreamedItem, *, arguments: str) -> FunctionCall:
         return FunctionCall(
             id=item.item_id,
             call_id=item.call_id or item.item_id or "",
@@ -398,7 +356,7 @@ class ResponsesEventParser:
             arguments=arguments,
         )
 
-    def _catch_up(self, item: _Item, part: tuple[str, int], text: str) -> None:
+    def _catch_up(self, item: StreamedItem, part: tuple[str, int], text: str) -> None:
         """Text a done item holds that no delta carried comes out as one delta first."""
         if not text or part in item.parts:
             return
@@ -432,7 +390,7 @@ class ResponsesEventParser:
     def _on_reasoning_delta(self, payload: dict[str, object]) -> None:
         delta, item = self._delta(payload, "reasoning", "reasoning", "content_index")
         if item is not None:
-            index = _index(payload, "content_index")
+            index = index_of(payload, "content_index")
             self._out.append(
                 _reasoning_delta(
                     {"delta": delta, "content_index": index, "output_index": item.index}
@@ -442,14 +400,14 @@ class ResponsesEventParser:
     def _on_summary_delta(self, payload: dict[str, object]) -> None:
         delta, item = self._delta(payload, "reasoning", "summary", "summary_index")
         if item is not None:
-            index = _index(payload, "summary_index")
+            index = index_of(payload, "summary_index")
             self._out.append(
                 ReasoningSummaryTextDelta(delta=delta, summary_index=index, output_index=item.index)
             )
 
     def _delta(
-        self, payload: dict[str, object], kind: _Kind, part: str, part_key: str
-    ) -> tuple[str, _Item | None]:
+        self, payload: dict[str, object], kind: Kind, part: str, part_key: str
+    ) -> tuple[str, StreamedItem | None]:
         """The delta's text and its item, its text kept; ``None`` when there is nothing to pass."""
         delta = payload.get("delta")
         if type(delta) is not str or not delta:
@@ -483,7 +441,7 @@ class ResponsesEventParser:
             item.deltas_sent = True
             self._out.append(self._arguments_delta(item, delta))
 
-    def _arguments_delta(self, item: _Item, delta: str) -> FunctionCallArgumentsDelta:
+    def _arguments_delta(self, item: StreamedItem, delta: str) -> FunctionCallArgumentsDelta:
         item.deltas_sent = True
         return _arguments_delta(
             {
@@ -505,7 +463,7 @@ class ResponsesEventParser:
     def _on_response_started(self, payload: dict[str, object]) -> None:
         response = payload.get("response")
         if type(response) is dict and not self._response_id:
-            self._response_id = _str(response.get("id")) or ""
+            self._response_id = nonempty_str(response.get("id")) or ""
 
     def _on_completed(self, payload: dict[str, object]) -> None:
         self._finish(payload.get("response"), "stop")
@@ -514,15 +472,14 @@ class ResponsesEventParser:
         response = payload.get("response")
         details = response.get("incomplete_details") if type(response) is dict else None
         reason = details.get("reason") if type(details) is dict else None
-        if reason == "max_output_tokens" and not self.token_limit_set:
-            self._fail(
-                ContextWindowExceeded(
-                    "the response is incomplete (max_output_tokens) and the request set no "
-                    "token limit: the context window is full"
-                )
+        if reason == "max_output_tokens":
+            overflow = length_without_limit(
+                self.token_limit_set, "response incomplete: max_output_tokens"
             )
-            return
-        reason = "length" if reason == "max_output_tokens" else _str(reason) or "length"
+            if overflow is not None:
+                self._fail(overflow)
+                return
+        reason = "length" if reason == "max_output_tokens" else nonempty_str(reason) or "length"
         self._finish(response, reason)
 
     def _finish(self, response: object, reason: str) -> None:
@@ -538,7 +495,7 @@ class ResponsesEventParser:
                 self._close_reasoning(item, {})
         usage: TokenUsage | None = None
         if type(response) is dict:
-            self._response_id = _str(response.get("id")) or self._response_id
+            self._response_id = nonempty_str(response.get("id")) or self._response_id
             raw_usage = response.get("usage")
             if type(raw_usage) is dict:
                 usage = usage_from_object(raw_usage)
@@ -561,10 +518,6 @@ class ResponsesEventParser:
         # is flat in the documentation; a Chat-style error object has only "error".
         error = payload.get("error")
         self._fail(error_from_object(error if type(error) is dict else payload))
-
-    def _fail(self, error: ChatSSEError) -> None:
-        self.error = error
-        self.state = ParserState.FAILED
 
     def _on_sequence_gap(self, last: int, number: int) -> None:
         if not self._sequence_logged:
@@ -594,24 +547,3 @@ _HANDLERS: dict[str, _Handler] = {
     "response.failed": ResponsesEventParser._on_failed,
     "error": ResponsesEventParser._on_error,
 }
-
-
-def _parts(value: object) -> list[dict[str, object]]:
-    return [part for part in value if type(part) is dict] if type(value) is list else []
-
-
-def _index(payload: dict[str, object], key: str) -> int:
-    value = payload.get(key)
-    return value if type(value) is int else 0
-
-
-def _str(value: object) -> str | None:
-    return value if type(value) is str and value else None
-
-
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True

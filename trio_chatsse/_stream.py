@@ -12,11 +12,11 @@ The consumer iterates a :class:`ChatStream`. Errors travel in-band (as in trio-w
 the reader records the error and closes its send end, and the consumer raises it at
 ``EndOfChannel``, after every earlier event, never wrapped in an ``ExceptionGroup``.
 
-Cost notes (measured with trio 0.35 on the project's 2-core machines, see DESIGN.md): entering
-a fresh cancel scope per read costs as much as the read itself, so the scope is made once and
-its deadline is pushed only when it has gone stale (at most every ``idle_timeout / 16``
-seconds of activity); ``send_nowait`` is tried before an awaited ``send``; the reader yields
-to the consumer every 32 events, since a socket read can hold hundreds.
+Cost notes (figures in ``docs/design.rst``, "Measured costs"): entering a fresh cancel scope
+per read costs as much as the read itself, so the scope is made once and its deadline is pushed
+only when it has gone stale (at most every ``idle_timeout / 16`` seconds of activity);
+``send_nowait`` is tried before an awaited ``send``; the reader yields to the consumer every
+32 events, since a socket read can hold hundreds.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ _DEADLINE_SLACK = 1 / 16
 #: over a whole socket read (httpcore: up to 64 KiB, a few hundred events) chunk by chunk
 #: without a checkpoint, so without this the reader would queue all of them before the
 #: consumer saw the first: latency for the consumer, and memory when hundreds of streams
-#: run (a 500-stream burst peaked at 188 KiB per stream without it, 134 KiB with it).
+#: run (the burst figures are in ``docs/design.rst``).
 _EVENTS_PER_YIELD = 32
 #: Reads tried while unwinding a source (see ``_close_source``). Each returns data already
 #: buffered in memory until the first real socket read raises ``Cancelled``: httpcore reads

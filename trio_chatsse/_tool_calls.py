@@ -41,6 +41,7 @@ from ._models import (
     OutputItemDone,
     constructor,
 )
+from ._wire import arguments_are_whole
 
 __all__ = ["ToolCallAssembler", "ToolCallsOnStop"]
 
@@ -68,13 +69,7 @@ class _ToolCall:
 
     def is_complete(self) -> bool:
         """A name, and arguments that parse as JSON."""
-        if not self.name or not self.arguments:
-            return False
-        try:
-            json.loads("".join(self.arguments))
-        except ValueError:
-            return False
-        return True
+        return bool(self.name and self.arguments) and arguments_are_whole("".join(self.arguments))
 
 
 class ToolCallAssembler:

@@ -1,4 +1,5 @@
-"""What both wire APIs share: JSON payloads, provider error objects and usage objects.
+"""The wire rules every parser shares: reading one event's payload, provider error objects,
+usage objects, the ``length`` rule and whole JSON arguments.
 
 Chat Completions and the Responses API name the same things differently (``prompt_tokens``
 and ``input_tokens``, ``*_tokens_details`` of either prefix); servers of both send error
@@ -8,13 +9,28 @@ objects of the same few shapes. Pure functions, no I/O.
 from __future__ import annotations
 
 import json
+import logging
+from typing import Final
 
 from pydantic_core import from_json
 
 from ._errors import ChatSSEError, ContextWindowExceeded, ProviderError, RateLimitError
 from ._models import TokenUsage
 
-__all__ = ["error_from_object", "loads", "usage_from_object"]
+__all__ = [
+    "DONE",
+    "arguments_are_whole",
+    "error_from_object",
+    "length_without_limit",
+    "loads",
+    "read_payload",
+    "usage_from_object",
+]
+
+logger = logging.getLogger(__name__)
+
+#: :func:`read_payload`'s answer for the ``[DONE]`` marker.
+DONE: Final = "[DONE]"
 
 _CONTEXT_MARKERS = (
     "context_length",
@@ -29,15 +45,64 @@ _RATE_LIMIT_CODES = frozenset(
 
 
 def loads(data: str) -> object:
-    """``json.loads`` at about half its cost: pydantic-core's parser (measured 1.4 µs against
-    2.5 µs for ``raw_decode`` on a 200-byte chunk). It caches the keys, which every chunk
-    repeats, and not the values, which are new text each time. It refuses lone surrogate
-    escapes (``"\\ud800"``) that ``json`` accepts, so a refusal is retried there; a
-    ``ValueError`` still means the data is not JSON."""
+    """``json.loads`` at about half its cost (``docs/design.rst``, "Measured costs"):
+    pydantic-core's parser, caching the keys, which every chunk repeats, and not the values,
+    which are new text each time. It refuses lone surrogate escapes (``"\\ud800"``) that
+    ``json`` accepts, so a refusal is retried there; a ``ValueError`` still means the data is
+    not JSON."""
     try:
         return from_json(data, cache_strings="keys")
     except ValueError:
         return json.loads(data)
+
+
+def read_payload(data: str, event: str) -> dict[str, object] | str | ChatSSEError | None:
+    """The JSON object of one SSE event's ``data``, or what stands in its place.
+
+    :data:`DONE` for the ``[DONE]`` marker (stray whitespace allowed); a
+    :class:`~trio_chatsse.ProviderError` for an ``error`` event whose data is not JSON;
+    ``None`` for anything else that is not a JSON object (logged at DEBUG and skipped: a
+    keep-alive, blank data, junk).
+    """
+    if data == DONE:
+        return DONE
+    try:
+        payload = loads(data)
+    except ValueError:
+        if data.strip() == DONE:
+            return DONE
+        if data.strip():
+            logger.debug("skipping an SSE event whose data is not JSON (%d chars)", len(data))
+        else:
+            logger.debug("skipping an SSE event with blank data")
+        if event == "error":
+            return ProviderError(f"the server sent an error event: {data[:200]}")
+        return None
+    if type(payload) is not dict:
+        logger.debug("skipping an SSE event whose JSON is not an object")
+        return None
+    return payload
+
+
+def length_without_limit(token_limit_set: bool, what: str) -> ContextWindowExceeded | None:
+    """The rule for a ``length`` finish: the user's own token limit ends the stream normally
+    (``None``); with no limit set, the model stopped because the context window is full.
+
+    ``what`` says how the server put it (``"finish_reason 'length'"``)."""
+    if token_limit_set:
+        return None
+    return ContextWindowExceeded(
+        f"the model stopped ({what}) and the request set no token limit: the context window is full"
+    )
+
+
+def arguments_are_whole(arguments: str) -> bool:
+    """Whether a tool call's arguments parse as JSON (a call cut short does not)."""
+    try:
+        json.loads(arguments)
+    except ValueError:
+        return False
+    return True
 
 
 def error_from_object(error: dict[str, object], *, status_code: int | None = None) -> ChatSSEError:

@@ -1,0 +1,162 @@
+"""The per-piece costs quoted in ``docs/design.rst`` ("Measured costs"), reproduced.
+
+Each figure is the best of several ``timeit`` repeats, in microseconds per operation, so that
+the VM's drift (±30 % between runs) shows as little as it can; compare figures of one run
+only. ``--ab PATH`` also runs the whole pure pipeline (SSE decoder, parser, events) of this
+checkout and of another copy of the package (its directory renamed, e.g. ``trio_chatsse_old``
+under PATH) interleaved in this one process, and prints their ratio: the check that a change
+left the hot path's cost where it was.
+
+    python benchmarks/micro.py
+    python benchmarks/micro.py --ab /tmp/old   # /tmp/old/trio_chatsse_old is the other copy
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import statistics
+import sys
+import timeit
+from collections.abc import Callable
+from types import ModuleType
+
+import trio
+from replay import chat_chunks, responses_payloads
+
+import trio_chatsse
+from trio_chatsse import OutputTextDelta
+from trio_chatsse._models import constructor
+from trio_chatsse._wire import loads
+
+_REPEAT = 7
+
+
+def best(stmt: Callable[[], object], number: int) -> float:
+    """Microseconds per call: the best of the repeats."""
+    return min(timeit.repeat(stmt, number=number, repeat=_REPEAT)) / number * 1e6
+
+
+def _sse_body(payloads: list[dict[str, object]], *, events: bool, done: bool) -> list[bytes]:
+    out = []
+    for payload in payloads:
+        line = b"data: " + json.dumps(payload).encode() + b"\n\n"
+        if events:
+            line = f"event: {payload['type']}\n".encode() + line
+        out.append(line)
+    if done:
+        out.append(b"data: [DONE]\n\n")
+    return out
+
+
+def pieces() -> dict[str, float]:
+    """Each piece of the hot path alone."""
+    chunks, _ = chat_chunks("text", 200)
+    chunk = json.dumps(chunks[50])
+    body = _sse_body(chunks, events=False, done=True)
+    build = constructor(OutputTextDelta)
+
+    def decode_all() -> None:
+        decoder = trio_chatsse.SSEDecoder()
+        for piece in body:
+            decoder.feed(piece)
+
+    def decode_and_parse() -> None:
+        decoder = trio_chatsse.SSEDecoder()
+        parser = trio_chatsse.ChatChunkParser()
+        for piece in body:
+            for sse in decoder.feed(piece):
+                parser.feed(sse.data, sse.event)
+
+    responses, _ = responses_payloads("text", 200)
+    responses_body = _sse_body(responses, events=True, done=False)
+
+    def responses_all() -> None:
+        decoder = trio_chatsse.SSEDecoder()
+        parser = trio_chatsse.ResponsesEventParser()
+        for piece in responses_body:
+            for sse in decoder.feed(piece):
+                parser.feed(sse.data, sse.event)
+
+    async def scope_enter_exit() -> float:
+        def body() -> None:
+            with trio.move_on_after(300):
+                pass
+
+        return best(body, 20_000)
+
+    async def deadline_move() -> float:
+        with trio.move_on_after(300) as scope:
+            clock = trio.current_time
+
+            def body() -> None:
+                scope.deadline = clock() + 300
+
+            return best(body, 20_000)
+
+    figures = {
+        f"json.loads, one {len(chunk)}-byte chunk": best(lambda: json.loads(chunk), 20_000),
+        f"_wire.loads (pydantic-core), one {len(chunk)}-byte chunk": best(
+            lambda: loads(chunk), 20_000
+        ),
+        "OutputTextDelta(...)": best(lambda: OutputTextDelta(delta="Hi"), 20_000),
+        "OutputTextDelta.model_construct(...)": best(
+            lambda: OutputTextDelta.model_construct(delta="Hi"), 20_000
+        ),
+        "the validator directly (_models.constructor)": best(lambda: build({"delta": "Hi"}), 20_000),
+        "SSE decoder, per chat chunk": best(decode_all, 200) / len(body),
+        "SSE decoder + chat parser, per chat chunk": best(decode_and_parse, 200) / len(body),
+        "SSE decoder + Responses parser, per event": best(responses_all, 200)
+        / len(responses_body),
+        "trio.move_on_after enter + exit": trio.run(scope_enter_exit),
+        "moving a cancel scope's deadline": trio.run(deadline_move),
+    }
+    return figures
+
+
+def _pipeline(package: ModuleType, body: list[bytes]) -> Callable[[], None]:
+    def run() -> None:
+        decoder = package.SSEDecoder()
+        parser = package.ChatChunkParser()
+        for piece in body:
+            for sse in decoder.feed(piece):
+                parser.feed(sse.data, sse.event)
+
+    return run
+
+
+def ab(path: str, rounds: int = 21) -> None:
+    """This checkout's pure pipeline against the copy under ``path``, interleaved."""
+    sys.path.insert(0, path)
+    other = importlib.import_module("trio_chatsse_old")
+    for scenario in ("text", "tools", "mixed"):
+        chunks, _ = chat_chunks(scenario, 2_000)
+        body = _sse_body(chunks, events=False, done=True)
+        ours, theirs = _pipeline(trio_chatsse, body), _pipeline(other, body)
+        ratios = []
+        for _ in range(rounds):
+            a = min(timeit.repeat(ours, number=3, repeat=3))
+            b = min(timeit.repeat(theirs, number=3, repeat=3))
+            ratios.append(a / b)
+        print(
+            f"A/B {scenario:6}: this / other = {statistics.median(ratios):.3f} "
+            f"(quartiles {statistics.quantiles(ratios, n=4)[0]:.3f}-"
+            f"{statistics.quantiles(ratios, n=4)[2]:.3f}, {rounds} rounds)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ab", metavar="PATH", help="also compare with trio_chatsse_old there")
+    args = parser.parse_args()
+    versions = f"Python {sys.version.split()[0]}, trio {trio.__version__}"
+    print(f"Per-piece costs, best of {_REPEAT} repeats, µs ({versions}):")
+    for name, value in pieces().items():
+        print(f"  {value:7.2f}  {name}")
+    if args.ab:
+        ab(args.ab)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""The package's shape: imports point down the layers, no circle, one registry of wire APIs."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+from trio_chatsse import WireAPI
+from trio_chatsse._apis import WIRE_APIS, wire_api
+
+PACKAGE = Path(__file__).parent.parent / "trio_chatsse"
+#: Layers 1 and 2, and the models and rules they use: never trio, never an HTTP library.
+PURE = {
+    "_sse",
+    "_response_items",
+    "_chunks",
+    "_responses",
+    "_parsers",
+    "_wire",
+    "_tool_calls",
+    "_turns",
+    "_models",
+    "_errors",
+    "_telemetry",
+    "testing._script",
+    "testing._chat",
+    "testing._responses",
+    "testing._state",
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> tuple[set[str], set[str]]:
+    """(modules of this package, top-level outside modules) that ``path`` imports."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    inside: set[str] = set()
+    outside: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.split(".") if package else []
+            base = base[: len(base) - (node.level - 1)]
+            if node.module:
+                inside.add(".".join([*base, node.module]))
+            else:
+                inside.update(".".join([*base, alias.name]) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            outside.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            outside.update(alias.name.split(".")[0] for alias in node.names)
+    return {m.strip(".") for m in inside}, outside
+
+
+GRAPH = {_module_name(p): _imports(p) for p in PACKAGE.rglob("*.py")}
+
+
+def test_no_import_circle() -> None:
+    state: dict[str, int] = {}
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for dependency in GRAPH[module][0]:
+            if dependency not in GRAPH or dependency == "":
+                continue
+            if state.get(dependency) == 1:
+                pytest.fail(f"import circle: {' -> '.join([*path, dependency])}")
+            if dependency not in state:
+                visit(dependency, [*path, dependency])
+        state[module] = 2
+
+    for module in GRAPH:
+        if module not in state:
+            visit(module, [module])
+
+
+@pytest.mark.parametrize("module", sorted(PURE))
+def test_pure_layers_import_no_trio_and_no_http_library(module: str) -> None:
+    outside = GRAPH[module][1]
+    assert not outside & {"trio", "httpx", "httpx2", "h11"}, module
+
+
+def test_no_module_is_long() -> None:
+    lengths = {p.name: len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")}
+    longest = sorted(lengths.items(), key=lambda kv: -kv[1])[:3]
+    assert longest[0][1] <= 560, longest
+
+
+def test_the_registry_holds_every_wire_api() -> None:
+    assert set(WIRE_APIS) == set(get_args(WireAPI))
+    for name, spec in WIRE_APIS.items():
+        assert spec.name == name
+        assert wire_api(name) is spec
+
+
+def test_an_unknown_wire_api_is_a_value_error_naming_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="'chat', 'responses'"):
+        wire_api("grpc")
