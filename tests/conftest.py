@@ -62,9 +62,9 @@ async def chat_server() -> AsyncIterator[ChatServer]:
         yield server
 
 
-@pytest.fixture(params=["chat", "responses"])
+@pytest.fixture(params=["chat", "responses", "messages"])
 def api(request: pytest.FixtureRequest) -> str:
-    """The wire API a test streams with: the shell's fault and cleanup tests run with both."""
+    """The wire API a test streams with: the shell's fault and cleanup tests run with each."""
     name: str = request.param
     return name
 

@@ -15,6 +15,7 @@ from trio_chatsse import (
     ChatChunkParser,
     ChatSSEError,
     Event,
+    MessagesEventParser,
     ParserState,
     ResponsesEventParser,
     ServerSentEvent,
@@ -26,6 +27,8 @@ from trio_chatsse.testing import sse_body
 FIXTURES = Path(__file__).parent / "fixtures"
 #: Responses API streams, in their own folder: tests that glob FIXTURES read chat streams.
 RESPONSES_FIXTURES = FIXTURES / "responses"
+#: Messages API streams.
+MESSAGES_FIXTURES = FIXTURES / "messages"
 
 #: Both client libraries: every test that takes an HTTP client runs with each.
 LIBRARIES = ("httpx", "httpx2")
@@ -53,9 +56,12 @@ def parse_chunks(chunks: Iterable[bytes], **parser_options: object) -> Result:
     Completions chunks.
     """
     decoder = SSEDecoder()
-    parser: ChatChunkParser | ResponsesEventParser
-    if parser_options.pop("api", "chat") == "responses":
+    parser: ChatChunkParser | ResponsesEventParser | MessagesEventParser
+    api = parser_options.pop("api", "chat")
+    if api == "responses":
         parser = ResponsesEventParser(**parser_options)  # type: ignore[arg-type]  # test options
+    elif api == "messages":
+        parser = MessagesEventParser(**parser_options)  # type: ignore[arg-type]  # test options
     else:
         parser = ChatChunkParser(**parser_options)  # type: ignore[arg-type]  # test options
     events: list[Event] = []

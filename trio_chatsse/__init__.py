@@ -1,5 +1,5 @@
-"""Stream OpenAI-compatible Chat Completions and Responses API answers as typed, ordered
-events under trio.
+"""Stream OpenAI-compatible Chat Completions, Responses API and Anthropic Messages API answers
+as typed, ordered events under trio.
 
 Everything public is imported from here; the ``_modules`` are private. The imports and
 ``__all__`` follow the sections of the API reference (``docs/api.rst``).
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # Streaming
 from ._apis import WireAPI
-from ._http import open_chat_stream, open_responses_stream
+from ._http import open_chat_stream, open_messages_stream, open_responses_stream
 from ._stream import CHANNEL_SIZE, ChatStream, open_event_stream
 from ._telemetry import ReadOutcome, StreamStats, StreamTelemetry
 from ._tool_calls import ToolCallsOnStop
@@ -44,7 +44,13 @@ from ._models import (
 )
 
 # Agent loops
-from ._turns import ReasoningPolicy, assistant_message, input_items, parse_partial_json
+from ._turns import (
+    ReasoningPolicy,
+    assistant_message,
+    input_items,
+    messages_assistant_message,
+    parse_partial_json,
+)
 
 # Errors
 from ._errors import (
@@ -64,6 +70,7 @@ from ._errors import (
 
 # The pure layers
 from ._chunks import ChatChunkParser
+from ._messages import MessagesEventParser
 from ._parsers import ParserState
 from ._responses import ResponsesEventParser
 from ._sse import Comment, ServerSentEvent, SSEDecoder
@@ -74,6 +81,7 @@ __all__ = [
     # Streaming
     "open_chat_stream",
     "open_responses_stream",
+    "open_messages_stream",
     "open_event_stream",
     "ChatStream",
     "StreamStats",
@@ -108,6 +116,7 @@ __all__ = [
     # Agent loops
     "assistant_message",
     "input_items",
+    "messages_assistant_message",
     "parse_partial_json",
     "ReasoningPolicy",
     # Errors
@@ -129,6 +138,7 @@ __all__ = [
     "Comment",
     "ChatChunkParser",
     "ResponsesEventParser",
+    "MessagesEventParser",
     "ParserState",
     "__version__",
 ]

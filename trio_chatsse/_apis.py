@@ -12,16 +12,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ._body import completion_as_sse, response_as_sse
+from ._body import completion_as_sse, message_as_sse, response_as_sse
 from ._chunks import ChatChunkParser
+from ._messages import MessagesEventParser
+from ._models import Item
 from ._parsers import EventParser
 from ._responses import ResponsesEventParser
 from ._tool_calls import ToolCallsOnStop
+from ._turns import ReasoningPolicy, assistant_message, messages_assistant_message
 
 __all__ = ["WIRE_APIS", "ParserOptions", "WireAPI", "WireAPISpec", "wire_api"]
 
 #: The wire APIs a stream can be read as.
-WireAPI = Literal["chat", "responses"]
+WireAPI = Literal["chat", "responses", "messages"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,12 @@ class WireAPISpec:
     token_limit_fields: tuple[str, ...]
     #: Headers sent unless the client or the caller sets them.
     default_headers: Mapping[str, str] = field(default_factory=dict)
+    #: The assistant message of a response in this API's form, for the next request.
+    assistant_message: Callable[[list[Item], ReasoningPolicy, str | None], dict[str, object]] = (
+        lambda items, reasoning, field: assistant_message(
+            items, reasoning=reasoning, reasoning_field=field
+        )
+    )
 
     def token_limit_set(self, body: Mapping[str, object]) -> bool:
         """Whether ``body`` sets a token limit."""
@@ -64,6 +73,10 @@ def _chat_parser(options: ParserOptions) -> EventParser:
         token_limit_set=options.token_limit_set,
         stream_tool_arguments=options.stream_tool_arguments,
     )
+
+
+def _messages_parser(options: ParserOptions) -> EventParser:
+    return MessagesEventParser(stream_tool_arguments=options.stream_tool_arguments)
 
 
 def _responses_parser(options: ParserOptions) -> EventParser:
@@ -86,6 +99,15 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
         ),
         WireAPISpec(
             "responses", "responses", _responses_parser, response_as_sse, ("max_output_tokens",)
+        ),
+        WireAPISpec(
+            "messages",
+            "messages",
+            _messages_parser,
+            message_as_sse,
+            (),  # max_tokens is required: a max_tokens stop is always the caller's limit
+            default_headers={"anthropic-version": "2023-06-01"},
+            assistant_message=lambda items, reasoning, field: messages_assistant_message(items),
         ),
     )
 }

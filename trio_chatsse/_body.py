@@ -3,8 +3,9 @@
 A server may label an event stream ``application/json``, ignore ``stream: true`` and send one
 JSON answer, or send an HTML page from a wrong ``base_url``. :func:`body_source` looks before
 the shell reads: an event stream goes on as it is, one JSON answer becomes the SSE body of the
-same answer (:func:`completion_as_sse`, :func:`response_as_sse`: pure functions, which the
-wire-API registry names per API), an HTML page is a :class:`~trio_chatsse.StreamError`.
+same answer (:func:`completion_as_sse`, :func:`response_as_sse`, :func:`message_as_sse`: pure
+functions, which the wire-API registry names per API), an HTML page is a
+:class:`~trio_chatsse.StreamError`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from ._clients import ClientLibrary, HTTPResponse
     from ._timeouts import ResponseWait
 
-__all__ = ["body_source", "completion_as_sse", "response_as_sse"]
+__all__ = ["body_source", "completion_as_sse", "message_as_sse", "response_as_sse"]
 
 
 async def body_source(
@@ -117,6 +118,34 @@ def response_as_sse(raw: bytes) -> bytes:
     status = response.get("status")
     terminal = status if status in ("incomplete", "failed") else "completed"
     events.append({"type": f"response.{terminal}", "response": response})
+    return b"".join(_sse(event) for event in events)
+
+
+def message_as_sse(raw: bytes) -> bytes:
+    """A Messages API ``message`` body as the stream of the same answer: ``message_start``,
+    each content block started, its whole text, thinking or input as one delta, stopped,
+    then ``message_delta`` (stop reason, usage) and ``message_stop``."""
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        return b""
+    if not isinstance(message, dict) or message.get("type") == "error":
+        return _sse(message)  # an error object (the parser raises it) or junk (cut short)
+    content = message.get("content")
+    blocks = content if isinstance(content, list) else []
+    started = {**message, "content": [], "stop_reason": None}
+    events: list[object] = [{"type": "message_start", "message": started}]
+    for index, block in enumerate(blocks):
+        if not isinstance(block, dict):
+            continue
+        events.append({"type": "content_block_start", "index": index, "content_block": block})
+        if block.get("type") == "tool_use":
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block.get("input"))}
+            events.append({"type": "content_block_delta", "index": index, "delta": delta})
+        events.append({"type": "content_block_stop", "index": index})
+    stop = {"stop_reason": message.get("stop_reason"), "stop_sequence": None}
+    events.append({"type": "message_delta", "delta": stop, "usage": message.get("usage")})
+    events.append({"type": "message_stop"})
     return b"".join(_sse(event) for event in events)
 
 

@@ -28,6 +28,7 @@ from ._stream import ChatStream, run_stream
 from ._telemetry import StreamTelemetry
 from ._timeouts import CLOSE_TIMEOUT, ResponseWait, check_stream_args
 from ._tool_calls import ToolCallsOnStop
+from ._tools import messages_tool, messages_tool_choice
 
 if TYPE_CHECKING:
     import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
@@ -35,12 +36,18 @@ if TYPE_CHECKING:
 
     from ._clients import HTTPClient, HTTPResponse
 
-__all__ = ["RETRY_STATUSES", "open_chat_stream", "open_responses_stream"]
+__all__ = [
+    "RETRY_STATUSES",
+    "open_chat_stream",
+    "open_messages_stream",
+    "open_responses_stream",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Statuses retried (before the first byte of the body) when ``max_retries`` allows.
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+#: 529 is Anthropic's "overloaded", which it asks clients to treat as 503.
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 #: Longest wait between two attempts, in seconds, whatever ``Retry-After`` says.
 MAX_RETRY_DELAY = 60.0
 _INITIAL_RETRY_DELAY = 0.5
@@ -242,6 +249,126 @@ async def open_responses_stream(
         yield stream
 
 
+@asynccontextmanager
+async def open_messages_stream(
+    client: httpx.AsyncClient | httpx2.AsyncClient,
+    *,
+    model: str,
+    messages: Sequence[Mapping[str, object]],
+    max_tokens: int,
+    system: str | Sequence[Mapping[str, object]] | None = None,
+    tools: Sequence[Mapping[str, object]] | None = None,
+    tool_choice: str | Mapping[str, object] | None = None,
+    thinking: Mapping[str, object] | None = None,
+    idle_timeout: float = 300.0,
+    first_byte_timeout: float | None = None,
+    max_retries: int = 2,
+    stream_tool_arguments: bool = False,
+    extra_body: Mapping[str, object] | None = None,
+    headers: Mapping[str, str] | None = None,
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    telemetry: StreamTelemetry | None = None,
+    **params: object,
+) -> AsyncGenerator[ChatStream, None]:
+    """Stream one Anthropic Messages API response as the same typed events.
+
+    The Messages API counterpart of :func:`~trio_chatsse.open_chat_stream`, with the same
+    reader task, bounded channel, timeouts, retries before the first byte, typed errors and
+    cleanup on every exit. POSTs ``messages`` (relative to the client's ``base_url``, so
+    ``https://api.anthropic.com/v1``) with ``stream: true``, and sends ``anthropic-version:
+    2023-06-01`` unless the client or ``headers`` set one. Authentication (``x-api-key``)
+    stays on the client. :meth:`ChatStream.assistant_message` gives the Messages form of the
+    assistant turn, thinking blocks and their signatures included.
+
+    Example::
+
+        async with open_messages_stream(
+            http, model="claude-sonnet-4-5", max_tokens=1024, messages=[...]
+        ) as stream:
+            async for event in stream:
+                ...
+
+    Args:
+        client: An ``httpx.AsyncClient`` or an ``httpx2.AsyncClient``, as for
+            :func:`~trio_chatsse.open_chat_stream`.
+        model: The model name.
+        messages: The conversation, as Messages API message objects.
+        max_tokens: The most tokens the model may write (the API requires it); a response
+            cut there ends normally with ``finish_reason: "length"``.
+        system: The system prompt: a string or a list of text blocks (with ``cache_control``).
+        tools: Tool definitions: the Messages form (``name``, ``description``,
+            ``input_schema``), or the Chat Completions or Responses form, which is converted.
+        tool_choice: ``"auto"``, ``"any"``, ``"none"``, ``"required"`` (sent as ``any``), a
+            tool's name, or a ``tool_choice`` object of any of the three APIs.
+        thinking: The ``thinking`` of the request (``{"type": "enabled", "budget_tokens":
+            N}``).
+        idle_timeout: As for :func:`~trio_chatsse.open_chat_stream`.
+        first_byte_timeout: As for :func:`~trio_chatsse.open_chat_stream`.
+        max_retries: As for :func:`~trio_chatsse.open_chat_stream`; status 529 (overloaded)
+            is retried like 503.
+        stream_tool_arguments: Tool calls as they stream, as for
+            :func:`~trio_chatsse.open_chat_stream` (never sent to the server).
+        extra_body: More JSON fields for the request body; they win over everything else.
+        headers: More headers for this request (``anthropic-beta``...).
+        max_event_size: The largest line or event accepted, in bytes.
+        telemetry: Called once per read of the body; see :class:`~trio_chatsse.StreamTelemetry`.
+        **params: More request fields (``temperature``, ``stop_sequences``, ``metadata``...).
+
+    Yields:
+        The :class:`~trio_chatsse.ChatStream` to iterate.
+
+    Raises:
+        RateLimitError: HTTP 429, once the retries are spent.
+        ContextWindowExceeded: An HTTP error whose body says the prompt is too long.
+        HTTPStatusError: Any other 4xx or 5xx status.
+        StreamError: As for :func:`~trio_chatsse.open_chat_stream`.
+        IdleTimeoutError: As for :func:`~trio_chatsse.open_chat_stream`.
+        ValueError: An argument no request can run with.
+        TypeError: ``client`` is not a client of either library, or ``messages`` is not a
+            list of message objects.
+    """
+    body: dict[str, object] = {
+        "model": model,
+        "messages": _message_list(messages, "messages"),
+        "max_tokens": max_tokens,
+        "stream": True,
+    }
+    if system is not None:
+        body["system"] = system if isinstance(system, str) else list(system)
+    if thinking is not None:
+        body["thinking"] = dict(thinking)
+    body = _request_body(
+        body,
+        tools=None if tools is None else [messages_tool(tool) for tool in tools],
+        tool_choice=None if tool_choice is None else messages_tool_choice(tool_choice),
+        extra={},
+        params=params,
+        extra_body=extra_body,
+    )
+    settings = _Settings(
+        idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry
+    )
+    options = ParserOptions(stream_tool_arguments=stream_tool_arguments)
+    async with _open_stream(client, wire_api("messages"), body, options, settings) as stream:
+        yield stream
+
+
+def _message_list(messages: object, name: str) -> list[object]:
+    """``messages`` as a list, or a :class:`TypeError` that says what to pass."""
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+        raise TypeError(
+            f"{name} must be a list of message objects such as "
+            f'[{{"role": "user", "content": "Hello"}}], not {type(messages).__name__}'
+        )
+    for message in messages:
+        if not isinstance(message, Mapping):
+            raise TypeError(
+                f"each of {name} must be a message object (a dict with a role and a content), "
+                f"not {type(message).__name__}: {message!r:.80}"
+            )
+    return list(messages)
+
+
 @dataclass(frozen=True)
 class _Settings:
     """The options every entry point takes alike, checked before any request."""
@@ -287,6 +414,7 @@ async def _open_stream(
             source,
             response=response,
             idle_timeout=settings.idle_timeout,
+            api=api,
             parser=api.new_parser(options),
             max_event_size=settings.max_event_size,
             telemetry=settings.telemetry,

@@ -67,6 +67,9 @@ class TokenUsage(_Model):
     """Completion tokens spent on reasoning (``completion_tokens_details.reasoning_tokens``)."""
     total_tokens: int = 0
     """All tokens of the request, as the provider counted them."""
+    cache_creation_input_tokens: int = Field(default=0, exclude_if=_is_empty)
+    """Prompt tokens written to the provider's cache (the Messages API's
+    ``cache_creation_input_tokens``; part of :attr:`input_tokens`)."""
 
 
 @final
@@ -175,7 +178,11 @@ class Reasoning(_Model):
     sent on a Responses API stream (gpt-oss servers, LM Studio)."""
     encrypted_content: str | None = _NONE_OMITTED
     """The reasoning in encrypted form, when a Responses API request asked for it
-    (``include=["reasoning.encrypted_content"]``): what a stateless multi-turn loop sends back."""
+    (``include=["reasoning.encrypted_content"]``): what a stateless multi-turn loop sends back.
+    On a Messages API stream, the opaque ``data`` of a ``redacted_thinking`` block."""
+    signature: str | None = _NONE_OMITTED
+    """The signature of a Messages API ``thinking`` block, which must go back unchanged with
+    the block in the next request."""
     text_field: str | None = _NONE_OMITTED
     """The delta field the text came in (``reasoning_content`` from DeepSeek, vLLM and
     llama.cpp; ``reasoning`` from OpenRouter, Groq and Ollama), which is where the next request

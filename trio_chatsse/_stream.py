@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, final
 
 import trio
 
-from ._apis import ParserOptions, WireAPI, wire_api
+from ._apis import ParserOptions, WireAPI, WireAPISpec, wire_api
 from ._errors import StreamError
 from ._models import Completed, Event, FunctionCall, Message, OutputItemDone, OutputText, TokenUsage
 from ._nursery import open_background_nursery
@@ -38,7 +38,7 @@ from ._sse import DEFAULT_MAX_EVENT_SIZE, Comment, SSEDecoder
 from ._telemetry import ReadOutcome, StreamStats, StreamTelemetry
 from ._timeouts import CLOSE_TIMEOUT, FirstByteDeadline, check_stream_args, idle_timeout_error
 from ._tool_calls import ToolCallsOnStop
-from ._turns import ReasoningPolicy, assistant_message, input_items
+from ._turns import ReasoningPolicy, input_items
 
 if TYPE_CHECKING:
     from ._clients import HTTPResponse
@@ -81,9 +81,13 @@ class ChatStream:
     """
 
     def __init__(
-        self, receive: trio.MemoryReceiveChannel[Event], response: HTTPResponse | None
+        self,
+        receive: trio.MemoryReceiveChannel[Event],
+        response: HTTPResponse | None,
+        api: WireAPISpec,
     ) -> None:
         self._receive = receive
+        self._api = api
         self._error: BaseException | None = None
         self._output: list[Item] = []
         #: The HTTP response, an ``httpx.Response`` or an ``httpx2.Response`` (its status, and
@@ -172,7 +176,7 @@ class ChatStream:
         :func:`~trio_chatsse.assistant_message` over :attr:`output`; see there for the
         arguments.
         """
-        return assistant_message(self._output, reasoning=reasoning, reasoning_field=reasoning_field)
+        return self._api.assistant_message(self._output, reasoning, reasoning_field)
 
     def input_items(self, *, store: bool = False) -> list[dict[str, object]]:
         """The Responses API input items that carry this response into the next request.
@@ -423,8 +427,9 @@ async def open_event_stream(
 
     Args:
         byte_chunks: The body of a ``text/event-stream`` response, chunk by chunk.
-        api: Which stream the body is: ``"chat"`` (Chat Completions chunks, the default)
-            or ``"responses"`` (Responses API events).
+        api: Which stream the body is: ``"chat"`` (Chat Completions chunks, the default),
+            ``"responses"`` (Responses API events) or ``"messages"`` (Anthropic Messages API
+            events).
         idle_timeout: Seconds without a byte (a keep-alive comment counts) before the
             stream fails with :class:`~trio_chatsse.IdleTimeoutError`.
         first_byte_timeout: Seconds the first byte may take, counted from the start of the
@@ -445,10 +450,11 @@ async def open_event_stream(
 
     Raises:
         ValueError: ``idle_timeout`` or ``max_event_size`` is not positive, or ``api`` is
-            not one of the wire APIs (``"chat"``, ``"responses"``).
+            not one of the wire APIs (``"chat"``, ``"responses"``, ``"messages"``).
     """
     check_stream_args(idle_timeout, max_event_size, first_byte_timeout)
-    parser = wire_api(api).new_parser(
+    spec = wire_api(api)
+    parser = spec.new_parser(
         ParserOptions(
             token_limit_set=token_limit_set,
             stream_tool_arguments=stream_tool_arguments,
@@ -459,6 +465,7 @@ async def open_event_stream(
         byte_chunks,
         response=None,
         idle_timeout=idle_timeout,
+        api=spec,
         parser=parser,
         max_event_size=max_event_size,
         telemetry=telemetry,
@@ -473,6 +480,7 @@ async def run_stream(
     *,
     response: HTTPResponse | None,
     idle_timeout: float,
+    api: WireAPISpec,
     parser: EventParser,
     max_event_size: int,
     telemetry: StreamTelemetry | None,
@@ -480,7 +488,7 @@ async def run_stream(
     first_byte: FirstByteDeadline | None = None,
 ) -> AsyncGenerator[ChatStream, None]:
     send, receive = trio.open_memory_channel[Event](CHANNEL_SIZE)
-    stream = ChatStream(receive, response)
+    stream = ChatStream(receive, response, api)
     decoder = SSEDecoder(max_event_size=max_event_size)
     reader = _Reader(
         send, stream, parser, decoder, idle_timeout, telemetry, transport_errors, first_byte

@@ -28,7 +28,13 @@ from pydantic_core import from_json
 
 from ._models import FunctionCall, Item, Message, OutputText, Reasoning, Refusal
 
-__all__ = ["ReasoningPolicy", "assistant_message", "input_items", "parse_partial_json"]
+__all__ = [
+    "ReasoningPolicy",
+    "assistant_message",
+    "input_items",
+    "messages_assistant_message",
+    "parse_partial_json",
+]
 
 ReasoningPolicy = Literal["with_tool_calls", "always", "never"]
 
@@ -117,6 +123,43 @@ def _reasoning_fields(thoughts: list[Reasoning], field: str | None) -> dict[str,
     if field is None:
         field = next((t.text_field for t in thoughts if t.text_field), "reasoning_content")
     return {field: text}
+
+
+def messages_assistant_message(items: Iterable[Item]) -> dict[str, object]:
+    """The Messages API assistant message of a response, to append to ``messages``.
+
+    ``{"role": "assistant", "content": [...]}`` with one block per item, in order: ``thinking``
+    blocks with their ``signature`` (unchanged: Anthropic answers 400 to a thinking block whose
+    signature was lost or edited), ``redacted_thinking`` blocks with their ``data``, ``text``,
+    and ``tool_use`` with ``input`` as an object. Then add your ``tool_result`` blocks in a
+    ``user`` message (see the guide's Messages API loop).
+
+    Args:
+        items: The done items of a Messages API response (``stream.output``), in order.
+    """
+    blocks: list[dict[str, object]] = []
+    for item in items:
+        if isinstance(item, Reasoning):
+            if item.encrypted_content is not None and item.signature is None:
+                blocks.append({"type": "redacted_thinking", "data": item.encrypted_content})
+            else:
+                text = "".join(part.text for part in item.content)
+                blocks.append({"type": "thinking", "thinking": text, "signature": item.signature})
+        elif isinstance(item, Message):
+            text = "".join(p.text for p in item.content if isinstance(p, OutputText))
+            if text:
+                blocks.append({"type": "text", "text": text})
+        else:
+            arguments = from_json(item.arguments or "{}")
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": item.call_id,
+                    "name": item.name,
+                    "input": arguments if isinstance(arguments, dict) else {},
+                }
+            )
+    return {"role": "assistant", "content": blocks}
 
 
 def input_items(items: Iterable[Item], *, store: bool = False) -> list[dict[str, object]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import final
 
-from . import _chat, _responses
+from . import _chat, _messages, _responses
 from ._script import Script
 
 __all__ = ["Reply"]
@@ -50,3 +50,13 @@ class Reply(Script):
     ) -> dict[str, object]:
         """The non-streamed Responses API ``response`` object of the same answer."""
         return _responses.response_object(self, response_id, encrypted=encrypted)
+
+    def message_events(self, message_id: str = "msg_test") -> list[dict[str, object]]:
+        """The events of the Anthropic Messages API form, as Anthropic streams them:
+        ``message_start``, a ``ping``, each content block (thinking with its signature, text,
+        each tool use) started, streamed and stopped, ``message_delta`` and ``message_stop``."""
+        return _messages.message_events(self, message_id)
+
+    def message(self, message_id: str = "msg_test") -> dict[str, object]:
+        """The non-streamed Messages API ``message`` object of the same answer."""
+        return _messages.message_object(self, message_id)

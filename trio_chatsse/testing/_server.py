@@ -18,7 +18,7 @@ import h11
 import trio
 
 from .._nursery import open_background_nursery
-from . import _chat, _responses
+from . import _chat, _messages, _responses
 from ._reply import Reply
 from ._script import WireForm
 from ._state import ProviderState
@@ -152,7 +152,9 @@ class ChatServer:
 
 
 #: The wire forms served, by route.
-_FORMS: dict[str, WireForm] = {form.route: form for form in (_chat.FORM, _responses.FORM)}
+_FORMS: dict[str, WireForm] = {
+    form.route: form for form in (_chat.FORM, _responses.FORM, _messages.FORM)
+}
 
 
 @dataclass

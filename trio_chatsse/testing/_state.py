@@ -26,6 +26,7 @@ class _SentState:
     thinking: tuple[str, str] | None
     details: list[dict[str, object]] | None
     reasoning_item: tuple[str, str] | None = None
+    signature: str | None = None
 
 
 class ProviderState:
@@ -44,9 +45,15 @@ class ProviderState:
             item = response_object(script, response_id, encrypted=True)["output"][0]  # type: ignore[index]  # a list of items
             reasoning_item = (item["id"], item["encrypted_content"])
         for index, call in enumerate(script.tool_calls):
-            self._sent[call.call_id or f"call_{index}"] = _SentState(
-                call.extra_content, thinking, script.reasoning_details(), reasoning_item
+            state = _SentState(
+                call.extra_content,
+                thinking,
+                script.reasoning_details(),
+                reasoning_item,
+                script.signature() if script.reasoning else None,
             )
+            self._sent[call.call_id or f"call_{index}"] = state
+            self._sent[call.call_id or f"toolu_{index}"] = state
 
     def missing(self, request: Mapping[str, object]) -> str | None:
         """What the request's history lacks of the state sent with its tool calls, if any,
@@ -55,7 +62,12 @@ class ProviderState:
         if isinstance(items, list):
             return self._missing_reasoning_items(items)
         messages = request.get("messages")
-        for message in messages if isinstance(messages, list) else ():
+        for position, message in enumerate(messages if isinstance(messages, list) else ()):
+            content = message.get("content") if isinstance(message, dict) else None
+            if isinstance(content, list):
+                refusal = self._missing_thinking(position, content)
+                if refusal is not None:
+                    return refusal
             calls = message.get("tool_calls") if isinstance(message, dict) else None
             for call in calls if isinstance(calls, list) else ():
                 call_id = call.get("id") if isinstance(call, dict) else None
@@ -64,6 +76,27 @@ class ProviderState:
                     refusal = _missing_from_message(state, message, call)
                     if refusal is not None:
                         return refusal
+        return None
+
+    def _missing_thinking(self, position: int, blocks: list[object]) -> str | None:
+        """Anthropic's rule with thinking on: an assistant turn that used a tool goes back
+        with its thinking block first, its signature unchanged."""
+        for block in blocks:
+            if not isinstance(block, dict) or block.get("type") != "tool_use":
+                continue
+            state = self._sent.get(str(block.get("id")))
+            if state is None or state.signature is None:
+                continue
+            thinking = [b for b in blocks if isinstance(b, dict) and b.get("type") == "thinking"]
+            if not thinking or thinking[0] is not blocks[0]:
+                found = blocks[0].get("type") if isinstance(blocks[0], dict) else None
+                return (
+                    f"messages.{position}.content.0.type: Expected `thinking` or "
+                    f"`redacted_thinking`, but found `{found}`. When `thinking` is enabled, a "
+                    "final `assistant` message must start with a thinking block."
+                )
+            if thinking[0].get("signature") != state.signature:
+                return f"messages.{position}.content.0: Invalid `signature` in `thinking` block"
         return None
 
     def _missing_reasoning_items(self, items: list[object]) -> str | None:
