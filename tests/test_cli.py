@@ -210,6 +210,27 @@ async def test_chat_over_the_responses_api(chat_server: ChatServer, tmp_path: Pa
     }
 
 
+async def test_chat_over_the_messages_api(chat_server: ChatServer, tmp_path: Path) -> None:
+    tools = tmp_path / "tools.json"
+    tools.write_text(json.dumps([{"name": "get_weather", "parameters": {"type": "object"}}]))
+    chat_server.push(Reply(text="Sunny.", reasoning="Look outside."))
+    result = await run_cli(
+        "chat", "weather?", "--base-url", chat_server.base_url, "--api", "messages",
+        "--system", "be brief", "--tools", str(tools), "--max-tokens", "50",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode() == "Sunny.\n"
+    assert "[reasoning] Look outside." in result.stderr.decode()
+    assert chat_server.requests[0] == {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "weather?"}],
+        "max_tokens": 50,
+        "stream": True,
+        "system": "be brief",
+        "tools": [{"name": "get_weather", "input_schema": {"type": "object"}}],
+    }
+
+
 async def test_version() -> None:
     result = await run_cli("--version")
     assert result.returncode == 0

@@ -4,6 +4,7 @@ test server's form."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ from .test_turns import check_live_events, items_of
 
 FIXTURES = sorted(MESSAGES_FIXTURES.glob("*.sse"))
 FIXTURE_BODIES = {path.stem: path.read_bytes() for path in FIXTURES}
-USER = [{"role": "user", "content": "What is the weather in Paris?"}]
+USER: list[dict[str, object]] = [{"role": "user", "content": "What is the weather in Paris?"}]
 WEATHER = ScriptedToolCall("get_weather", '{"city": "Paris"}', call_id="toolu_weather")
 
 
@@ -217,9 +218,9 @@ async def test_the_version_header_is_sent_unless_set(http_library: str) -> None:
     assert seen == ["2023-06-01", "x", "client"]
 
 
-def _async(function: object) -> object:
+def _async(function: Callable[[object], None]) -> Callable[[object], Awaitable[None]]:
     async def hook(request: object) -> None:
-        function(request)  # type: ignore[operator]  # a plain function
+        function(request)
 
     return hook
 
@@ -299,11 +300,19 @@ async def test_a_two_turn_thinking_tool_loop_needs_the_signature_back(http_libra
             # The same history with the thinking block's signature lost: refused, as Anthropic does.
             blocks = [dict(b) for b in turn["content"]]  # type: ignore[attr-defined]  # blocks
             blocks[0]["signature"] = "edited"
-            broken = [*USER, {"role": "assistant", "content": blocks}, messages[-1]]
+            broken: list[dict[str, object]] = [
+                *USER,
+                {"role": "assistant", "content": blocks},
+                messages[-1],
+            ]
             with pytest.raises(HTTPStatusError, match="signature"):
                 async with open_messages_stream(http, model="m", messages=broken, max_tokens=9):
                     pass  # pragma: no cover
-            dropped = [*USER, {"role": "assistant", "content": blocks[1:]}, messages[-1]]
+            dropped: list[dict[str, object]] = [
+                *USER,
+                {"role": "assistant", "content": blocks[1:]},
+                messages[-1],
+            ]
             with pytest.raises(HTTPStatusError, match="Expected `thinking`"):
                 async with open_messages_stream(http, model="m", messages=dropped, max_tokens=9):
                     pass  # pragma: no cover

@@ -12,13 +12,14 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, TextIO
 
 import trio
 
 from . import __version__
 from ._errors import ChatSSEError, HTTPStatusError, IdleTimeoutError, ProviderError
-from ._http import open_chat_stream, open_responses_stream
+from ._http import open_chat_stream, open_messages_stream, open_responses_stream
 from ._models import (
     Completed,
     Event,
@@ -36,6 +37,7 @@ from .testing import Reply, ScriptedToolCall, open_chat_server
 
 if TYPE_CHECKING:
     from ._clients import HTTPClient
+    from ._stream import ChatStream
 
 __all__ = ["main"]
 
@@ -249,9 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--jsonl", action="store_true", help="print one JSON event per line")
     chat.add_argument(
         "--api",
-        choices=("chat", "responses"),
+        choices=("chat", "responses", "messages"),
         default="chat",
-        help="the wire API: chat/completions (default) or responses",
+        help="the wire API: chat/completions (default), responses, or messages (Anthropic's)",
     )
     chat.add_argument(
         "--stream-tool-arguments",
@@ -405,10 +407,13 @@ async def run_chat(
         "stream_tool_arguments": args.stream_tool_arguments,
     }
     async with new_client(base_url=args.base_url, headers=headers, timeout=30) as http:
+        opened: AbstractAsyncContextManager[ChatStream]
         if args.api == "responses":
             opened = open_responses_stream(
                 http, model=args.model, input=messages, extra_body=responses_body(extra), **options
             )
+        elif args.api == "messages":
+            opened = messages_stream(http, args, messages, extra, options)
         else:
             opened = open_chat_stream(
                 http, model=args.model, messages=messages, extra_body=extra, **options
@@ -416,6 +421,33 @@ async def run_chat(
         async with opened as stream:
             async for event in stream:
                 printer.event(event)
+
+
+def messages_stream(
+    http: HTTPClient,
+    args: argparse.Namespace,
+    messages: list[dict[str, object]],
+    extra: dict[str, object],
+    options: dict[str, object],
+) -> AbstractAsyncContextManager[ChatStream]:
+    """``open_messages_stream`` with ``chat``'s request: the system message as ``system``,
+    ``max_tokens`` (required by the API: 4096 unless given), the key as ``x-api-key``."""
+    body = dict(extra)
+    max_tokens = body.pop("max_tokens", 4096)
+    tools = body.pop("tools", None)
+    system = [m["content"] for m in messages if m["role"] == "system"]
+    headers = {"x-api-key": args.api_key} if args.api_key else None
+    return open_messages_stream(
+        http,
+        model=args.model,
+        messages=[m for m in messages if m["role"] != "system"],
+        max_tokens=max_tokens,  # type: ignore[arg-type]  # an int from --max-tokens
+        system=str(system[0]) if system else None,
+        tools=tools,  # type: ignore[arg-type]  # a list of tool objects, checked by load_tools
+        headers=headers,
+        extra_body=body,
+        **options,  # type: ignore[arg-type]  # the options above, typed by their keys
+    )
 
 
 def responses_body(extra: dict[str, object]) -> dict[str, object]:
