@@ -44,6 +44,7 @@ async def test_demo_runs_offline() -> None:
     assert "tool call get_weather (call_demo_1)" in out
     assert '"city": "Paris"' in out
     assert "sunny in Paris" in out
+    assert "Still no umbrella needed." in out  # the Messages API scenario
     assert "[reasoning] The user asks" in err
     assert "[usage]" in err
     assert "caught IdleTimeoutError" in err

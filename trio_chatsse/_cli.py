@@ -20,7 +20,7 @@ import trio
 from . import __version__
 from ._cli_requests import messages_stream, responses_body
 from ._errors import ChatSSEError, HTTPStatusError, IdleTimeoutError, ProviderError
-from ._http import open_chat_stream, open_responses_stream
+from ._http import open_chat_stream, open_messages_stream, open_responses_stream
 from ._models import (
     Completed,
     Event,
@@ -457,6 +457,10 @@ async def run_demo(printer: Printer, new_client: Callable[..., HTTPClient]) -> N
             reasoning="The user wants an umbrella tip; sunny means no.",
             text="No umbrella needed today.\n",
         ),
+        Reply(
+            reasoning="Same question, Anthropic's wire form; still sunny.",
+            text="Still no umbrella needed.\n",
+        ),
         Reply(text="This answer will stall halfway", stall=5.0, stall_after=4),
         Reply(
             text="Partial answer",
@@ -504,9 +508,19 @@ async def run_demo(printer: Printer, new_client: Callable[..., HTTPClient]) -> N
             async with open_responses_stream(http, model="demo", input=question) as stream:
                 async for event in stream:
                     printer.event(event)
-            printer.note("# 4. a server that stalls mid-answer (idle_timeout=0.5 s)")
+            printer.note(
+                "# 4. the same events over the Anthropic Messages API (open_messages_stream): "
+                "thinking, then text"
+            )
+            user = [{"role": "user", "content": question}]
+            async with open_messages_stream(
+                http, model="demo", messages=user, max_tokens=256
+            ) as stream:
+                async for event in stream:
+                    printer.event(event)
+            printer.note("# 5. a server that stalls mid-answer (idle_timeout=0.5 s)")
             await _demo_fault(http, printer, idle_timeout=0.5)
-            printer.note("# 5. a provider error inside the stream")
+            printer.note("# 6. a provider error inside the stream")
             await _demo_fault(http, printer, idle_timeout=10.0)
 
 
