@@ -119,10 +119,10 @@ def pieces() -> dict[str, float]:
     }
 
 
-def _pipeline(package: ModuleType, body: list[bytes]) -> Callable[[], None]:
+def _pipeline(package: ModuleType, body: list[bytes], parser_name: str) -> Callable[[], None]:
     def run() -> None:
         decoder = package.SSEDecoder()
-        parser = package.ChatChunkParser()
+        parser = getattr(package, parser_name)()
         for piece in body:
             for sse in decoder.feed(piece):
                 if sse.__class__ is not package.Comment:
@@ -135,17 +135,26 @@ def ab(path: str, rounds: int = 21) -> None:
     """This checkout's pure pipeline against the copy under ``path``, interleaved."""
     sys.path.insert(0, path)
     other = importlib.import_module("trio_chatsse_old")
-    for scenario in ("text", "tools", "mixed"):
-        chunks, _ = chat_chunks(scenario, 2_000)
-        body = _sse_body(chunks, events=False, done=True)
-        ours, theirs = _pipeline(trio_chatsse, body), _pipeline(other, body)
+    cases = [
+        (f"chat {scenario}", _sse_body(chat_chunks(scenario, 2_000)[0], events=False, done=True),
+         "ChatChunkParser")
+        for scenario in ("text", "tools", "mixed")
+    ] + [
+        (f"responses {scenario}",
+         _sse_body(responses_payloads(scenario, 2_000)[0], events=True, done=False),
+         "ResponsesEventParser")
+        for scenario in ("text", "tools")
+    ]  # fmt: skip
+    for scenario, body, parser_name in cases:
+        ours = _pipeline(trio_chatsse, body, parser_name)
+        theirs = _pipeline(other, body, parser_name)
         ratios = []
         for _ in range(rounds):
             a = min(timeit.repeat(ours, number=3, repeat=3))
             b = min(timeit.repeat(theirs, number=3, repeat=3))
             ratios.append(a / b)
         print(
-            f"A/B {scenario:6}: this / other = {statistics.median(ratios):.3f} "
+            f"A/B {scenario:15}: this / other = {statistics.median(ratios):.3f} "
             f"(quartiles {statistics.quantiles(ratios, n=4)[0]:.3f}-"
             f"{statistics.quantiles(ratios, n=4)[2]:.3f}, {rounds} rounds)"
         )

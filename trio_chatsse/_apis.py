@@ -53,14 +53,11 @@ class WireAPISpec:
     whole_answer_as_sse: Callable[[bytes], bytes]
     #: Request fields that set a token limit, when not null.
     token_limit_fields: tuple[str, ...]
+    #: The assistant message of a response in this API's form, for the next request:
+    #: ``(items, reasoning policy, reasoning field)``.
+    assistant_message: Callable[[list[Item], ReasoningPolicy, str | None], dict[str, object]]
     #: Headers sent unless the client or the caller sets them.
     default_headers: Mapping[str, str] = field(default_factory=dict)
-    #: The assistant message of a response in this API's form, for the next request.
-    assistant_message: Callable[[list[Item], ReasoningPolicy, str | None], dict[str, object]] = (
-        lambda items, reasoning, field: assistant_message(
-            items, reasoning=reasoning, reasoning_field=field
-        )
-    )
 
     def token_limit_set(self, body: Mapping[str, object]) -> bool:
         """Whether ``body`` sets a token limit."""
@@ -73,6 +70,17 @@ def _chat_parser(options: ParserOptions) -> EventParser:
         token_limit_set=options.token_limit_set,
         stream_tool_arguments=options.stream_tool_arguments,
     )
+
+
+def _chat_turn(items: list[Item], policy: ReasoningPolicy, name: str | None) -> dict[str, object]:
+    return assistant_message(items, reasoning=policy, reasoning_field=name)
+
+
+def _messages_turn(
+    items: list[Item], policy: ReasoningPolicy, name: str | None
+) -> dict[str, object]:
+    # Thinking blocks always go back, with their signatures: the API checks them.
+    return messages_assistant_message(items)
 
 
 def _messages_parser(options: ParserOptions) -> EventParser:
@@ -91,23 +99,30 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
     spec.name: spec
     for spec in (
         WireAPISpec(
-            "chat",
-            "chat/completions",
-            _chat_parser,
-            completion_as_sse,
-            ("max_tokens", "max_completion_tokens"),
+            name="chat",
+            path="chat/completions",
+            new_parser=_chat_parser,
+            whole_answer_as_sse=completion_as_sse,
+            token_limit_fields=("max_tokens", "max_completion_tokens"),
+            assistant_message=_chat_turn,
         ),
         WireAPISpec(
-            "responses", "responses", _responses_parser, response_as_sse, ("max_output_tokens",)
+            name="responses",
+            path="responses",
+            new_parser=_responses_parser,
+            whole_answer_as_sse=response_as_sse,
+            token_limit_fields=("max_output_tokens",),
+            assistant_message=_chat_turn,
         ),
         WireAPISpec(
-            "messages",
-            "messages",
-            _messages_parser,
-            message_as_sse,
-            (),  # max_tokens is required: a max_tokens stop is always the caller's limit
+            name="messages",
+            path="messages",
+            new_parser=_messages_parser,
+            whole_answer_as_sse=message_as_sse,
+            # max_tokens is required, so a max_tokens stop is always the caller's own limit.
+            token_limit_fields=(),
+            assistant_message=_messages_turn,
             default_headers={"anthropic-version": "2023-06-01"},
-            assistant_message=lambda items, reasoning, field: messages_assistant_message(items),
         ),
     )
 }

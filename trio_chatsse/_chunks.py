@@ -33,7 +33,7 @@ import logging
 
 from pydantic import JsonValue
 
-from ._errors import ChatSSEError, ProviderError, StreamError
+from ._errors import ProviderError, StreamError
 from ._models import (
     Completed,
     Event,
@@ -53,7 +53,7 @@ from ._models import (
 )
 from ._parsers import ParserCore, ParserState
 from ._tool_calls import ToolCallAssembler, ToolCallsOnStop
-from ._wire import DONE, error_from_object, length_without_limit, read_payload, usage_from_object
+from ._wire import error_from_object, length_without_limit, usage_from_object
 
 __all__ = ["ChatChunkParser", "ParserState", "ToolCallsOnStop"]
 
@@ -128,23 +128,14 @@ class ChatChunkParser(ParserCore):
 
     # -- public verbs -------------------------------------------------------------------------
 
-    def feed(self, data: str, event: str = "message") -> list[Event]:
-        """Take the ``data`` (and ``event`` type) of one SSE event; return the events it made."""
-        if self.state is ParserState.COMPLETED or self.state is ParserState.FAILED:
-            return []
-        chunk = read_payload(data, event)
-        if type(chunk) is not dict:
-            if chunk is DONE:
-                return self._complete()
-            if isinstance(chunk, ChatSSEError):
-                self._fail(chunk)
-            return []
-        out = self._out = []
+    def _on_payload(self, chunk: dict[str, object], event: str) -> None:
         if event == "error" or chunk.get("error") is not None or chunk.get("object") == "error":
             self._on_error(chunk)
-            return out
-        self._on_chunk(chunk)
-        return out
+        else:
+            self._on_chunk(chunk)
+
+    def _on_done(self) -> list[Event]:
+        return self._complete()
 
     def end(self) -> list[Event]:
         """Signal end of input.

@@ -43,7 +43,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from ._errors import ChatSSEError, ContextWindowExceeded, StreamError
+from ._errors import ContextWindowExceeded, StreamError
 from ._models import (
     Completed,
     Event,
@@ -62,7 +62,7 @@ from ._models import (
     constructor,
 )
 from ._parsers import ParserCore, ParserState
-from ._wire import DONE, arguments_are_whole, error_from_object, read_payload
+from ._wire import arguments_are_whole, error_from_object, event_type
 
 __all__ = ["MessagesEventParser"]
 
@@ -129,30 +129,18 @@ class MessagesEventParser(ParserCore):
 
     # -- public verbs -------------------------------------------------------------------------
 
-    def feed(self, data: str, event: str = "message") -> list[Event]:
-        """Take the ``data`` (and ``event`` type) of one SSE event; return the events it made."""
-        if self.state is not _STREAMING:
-            return []
-        payload = read_payload(data, event)
-        if type(payload) is not dict:
-            if payload is DONE:
-                return self.end()  # [DONE] before message_stop: cut short
-            if isinstance(payload, ChatSSEError):
-                self._fail(payload)
-            return []
-        out = self._out = []
+    def _on_payload(self, payload: dict[str, object], event: str) -> None:
         kind = payload.get("type")
         if type(kind) is not str:
-            if payload.get("error") is not None:  # LiteLLM's bare error when upstream fails
-                self._on_error(payload)
-                return out
-            kind = event
+            kind = event_type(payload, event)
         handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, payload)
         elif kind not in _QUIET:
             logger.debug("skipping a Messages event of type %r", kind[:80])
-        return out
+
+    def _on_done(self) -> list[Event]:
+        return self.end()  # [DONE] before the terminal event: cut short
 
     def end(self) -> list[Event]:
         """Signal end of input: before ``message_stop`` it sets :attr:`error` to a

@@ -1,7 +1,8 @@
 """What the trio shell needs of a layer-2 parser, whichever wire API it reads.
 
-The Chat Completions chunk parser and the Responses API event parser are siblings with the
-same verbs; the shell runs either through :class:`EventParser` and never branches on the API.
+The Chat Completions, Responses API and Messages API parsers are siblings with the same verbs;
+the shell runs any of them through :class:`EventParser` and never branches on the API. They
+start from :class:`ParserCore`, which reads each event's payload by the rules they share.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from typing import Protocol
 
 from ._errors import ChatSSEError
 from ._models import Event
+from ._wire import DONE, loads, read_payload
 
 __all__ = ["EventParser", "ParserCore", "ParserState"]
 
 
 class ParserState(Enum):
-    """Where a parser (:class:`~trio_chatsse.ChatChunkParser` or
-    :class:`~trio_chatsse.ResponsesEventParser`) is."""
+    """Where a parser (:class:`~trio_chatsse.ChatChunkParser`,
+    :class:`~trio_chatsse.ResponsesEventParser` or :class:`~trio_chatsse.MessagesEventParser`)
+    is."""
 
     #: Events are being read.
     STREAMING = "streaming"
@@ -52,15 +55,59 @@ class EventParser(Protocol):
 
 
 class ParserCore:
-    """What every parser of this package starts from: its state, its error, and failing."""
+    """What every parser of this package starts from: its state, its error, failing, and
+    :meth:`feed`, which reads one event's payload by the shared rules (``_wire.read_payload``)
+    and hands a JSON object to the parser's own ``_on_payload``."""
 
     def __init__(self) -> None:
         #: Where the parser is; see :class:`~trio_chatsse.ParserState`.
         self.state = ParserState.STREAMING
         #: Why the stream failed, once :attr:`state` is ``FAILED``.
         self.error: ChatSSEError | None = None
+        self._out: list[Event] = []
+
+    def feed(self, data: str, event: str = "message") -> list[Event]:
+        """Take the ``data`` (and ``event`` type) of one SSE event; return the events it made.
+
+        A terminal error is recorded in :attr:`error` after returning the events before it;
+        nothing is raised. Once the stream is over, input is ignored.
+        """
+        state = self.state
+        if state is _COMPLETED or state is _FAILED:
+            return []
+        if data == DONE:
+            return self._on_done()
+        try:
+            payload = loads(data)
+        except ValueError:
+            payload = None
+        if type(payload) is not dict:
+            # The rare shapes, by the shared rules: [DONE] with whitespace, not JSON, an error
+            # event, JSON that is not an object. Read again there, off the hot path.
+            payload = read_payload(data, event)
+            if payload is DONE:
+                return self._on_done()
+            if isinstance(payload, ChatSSEError):
+                self._fail(payload)
+            if type(payload) is not dict:
+                return []
+        out = self._out = []
+        self._on_payload(payload, event)
+        return out
+
+    def _on_payload(self, payload: dict[str, object], event: str) -> None:
+        """One event's JSON object: append the events it makes to ``self._out``."""
+        raise NotImplementedError
+
+    def _on_done(self) -> list[Event]:
+        """The ``[DONE]`` marker."""
+        raise NotImplementedError
 
     def _fail(self, error: ChatSSEError) -> None:
         """End the stream with ``error``: later input is ignored."""
         self.error = error
         self.state = ParserState.FAILED
+
+
+_COMPLETED = ParserState.COMPLETED
+_FAILED = ParserState.FAILED

@@ -40,7 +40,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from ._errors import ChatSSEError, ProviderError, StreamError
+from ._errors import ProviderError, StreamError
 from ._models import (
     Completed,
     Event,
@@ -65,11 +65,10 @@ from ._models import (
 from ._parsers import ParserCore, ParserState
 from ._response_items import KINDS, Kind, StreamedItem, index_of, nonempty_str, parts_of
 from ._wire import (
-    DONE,
     arguments_are_whole,
     error_from_object,
+    event_type,
     length_without_limit,
-    read_payload,
     usage_from_object,
 )
 
@@ -131,24 +130,10 @@ class ResponsesEventParser(ParserCore):
 
     # -- public verbs -------------------------------------------------------------------------
 
-    def feed(self, data: str, event: str = "message") -> list[Event]:
-        """Take the ``data`` (and ``event`` type) of one SSE event; return the events it made."""
-        if self.state is not _STREAMING:  # COMPLETED or FAILED: the stream is over
-            return []
-        payload = read_payload(data, event)
-        if type(payload) is not dict:
-            if payload is DONE:
-                return self.end()  # [DONE] before response.completed: cut short
-            if isinstance(payload, ChatSSEError):
-                self._fail(payload)
-            return []
-        out = self._out = []
+    def _on_payload(self, payload: dict[str, object], event: str) -> None:
         kind = payload.get("type")
         if type(kind) is not str:
-            if payload.get("error") is not None:  # a Chat-style error (LiteLLM's bridge)
-                self._on_error(payload)
-                return out
-            kind = event
+            kind = event_type(payload, event)
         number = payload.get("sequence_number")
         if type(number) is int:
             last, self._last_sequence = self._last_sequence, number
@@ -159,7 +144,9 @@ class ResponsesEventParser(ParserCore):
             handler(self, payload)
         elif kind not in _QUIET:
             logger.debug("skipping a Responses event of type %r", kind[:80])
-        return out
+
+    def _on_done(self) -> list[Event]:
+        return self.end()  # [DONE] before the terminal event: cut short
 
     def end(self) -> list[Event]:
         """Signal end of input: before ``response.completed`` it sets :attr:`error` to a

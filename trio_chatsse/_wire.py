@@ -21,6 +21,7 @@ __all__ = [
     "DONE",
     "arguments_are_whole",
     "error_from_object",
+    "event_type",
     "length_without_limit",
     "loads",
     "read_payload",
@@ -82,6 +83,16 @@ def read_payload(data: str, event: str) -> dict[str, object] | str | ChatSSEErro
         logger.debug("skipping an SSE event whose JSON is not an object")
         return None
     return payload
+
+
+def event_type(payload: dict[str, object], event: str) -> str:
+    """The type of an event that names itself in its JSON (Responses and Messages APIs): its
+    ``type``; else ``"error"`` for a bare ``{"error": {...}}`` (LiteLLM's bridges when the
+    upstream fails); else the SSE ``event:`` name (some replays send ``data:`` lines only)."""
+    kind = payload.get("type")
+    if type(kind) is str:
+        return kind
+    return "error" if payload.get("error") is not None else event
 
 
 def length_without_limit(token_limit_set: bool, what: str) -> ContextWindowExceeded | None:
