@@ -30,13 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import trio
-from consumers import BURST, CHAT, FLOOR, OURS, RESPONSES, Clients, Consumer
+from consumers import BURST, FLOOR, OURS, TABLES, Clients, Consumer
 from replay import (
+    MESSAGES_SCENARIOS,
     RESPONSES_SCENARIOS,
     SCENARIOS,
     Result,
     body_size,
     chat_chunks,
+    messages_payloads,
     responses_payloads,
     serve,
 )
@@ -68,7 +70,7 @@ class Case:
 
     @property
     def key(self) -> str:
-        prefix = "responses " if self.api == "responses" else ""
+        prefix = "" if self.api == "chat" else f"{self.api} "
         burst = f" x{self.k} at once" if self.k > 1 or self.scenario == "burst" else ""
         return f"{prefix}{self.scenario}:{self.n}{burst}"
 
@@ -80,15 +82,16 @@ class Case:
 @functools.cache
 def _expected(api: str, scenario: str, n: int) -> tuple[Result, int]:
     """What a run must give, and the body's size: built once, before any run is timed."""
-    result = (chat_chunks if api == "chat" else responses_payloads)(scenario, n)[1]
+    payloads = {"chat": chat_chunks, "responses": responses_payloads, "messages": messages_payloads}
+    result = payloads[api](scenario, n)[1]
     return result, body_size(api, scenario, n)
 
 
 def _consumers(case: Case, only: tuple[str, ...] | None) -> dict[str, Consumer]:
-    table = CHAT if case.api == "chat" else RESPONSES
+    table = TABLES[case.api]
     names = [name for name in table if only is None or name in only]
     if not case.with_openai:
-        names = [name for name in names if not name.startswith("openai")]
+        names = [name for name in names if not name.startswith(("openai", "anthropic"))]
     return {name: table[name] for name in names}
 
 
@@ -170,6 +173,7 @@ def _memory_probe(spec: str) -> None:
     api, scenario, n, k, consumer, port = json.loads(spec)
     case = Case(api, scenario, n, rounds=1, k=k)
     # Imported up front so that every probe pays the same import cost.
+    import anthropic  # noqa: F401
     import httpx_sse  # noqa: F401
     import openai  # noqa: F401
 
@@ -177,7 +181,7 @@ def _memory_probe(spec: str) -> None:
 
     async def run() -> None:
         clients = Clients.open(port, burst=case.scenario == "burst")
-        table = CHAT if api == "chat" else RESPONSES
+        table = TABLES[api]
         await _run(clients, Case(api, "text", 10, 1), table[consumer])  # lazy imports, pool
         gc.collect()
         before = _high_water_mark()
@@ -265,6 +269,8 @@ def summary(results: Results, memory: Memory) -> dict[str, float]:
             ("openai .stream() helper", "openai_helper"),
             ("openai responses.create(stream=True)", "openai_raw"),
             ("openai responses.stream() helper", "openai_helper"),
+            ("anthropic messages.create(stream=True)", "anthropic_raw"),
+            ("anthropic messages.stream() helper", "anthropic_helper"),
             ("httpx-sse + json", "httpx_sse"),
         ):
             over(f"{short}_over_ours_{tag}", key, name, OURS)
@@ -309,6 +315,8 @@ def plan(quick: bool) -> list[Case]:
             Case("chat", "text", 2_000, 3),
             Case("chat", "tools", 2_000, 2),
             Case("responses", "text", 2_000, 2),
+            Case("messages", "text", 2_000, 2),
+            Case("messages", "tools", 2_000, 2),
             Case("chat", "burst", BURST_CHUNKS, 3, k=1),
             Case("chat", "burst", BURST_CHUNKS, 2, k=50),
         ]
@@ -320,6 +328,7 @@ def plan(quick: bool) -> list[Case]:
     ]
     cases += [Case("chat", s, 10_000, 5) for s in SCENARIOS if s != "text"]
     cases += [Case("responses", s, 10_000, 5) for s in RESPONSES_SCENARIOS]
+    cases += [Case("messages", s, 10_000, 5) for s in MESSAGES_SCENARIOS]
     cases += [
         Case("chat", "burst", BURST_CHUNKS, 15, k=1),
         Case("chat", "burst", BURST_CHUNKS, 5, k=100),
@@ -405,6 +414,7 @@ def main() -> None:
 def _write(lines: list[str], results: Results, memory: Memory) -> None:
     import platform
 
+    import anthropic
     import httpx
     import httpx2
     import openai
@@ -412,7 +422,8 @@ def _write(lines: list[str], results: Results, memory: Memory) -> None:
     stamp = time.strftime("%Y-%m-%d")
     versions = (
         f"Python {platform.python_version()}, trio {trio.__version__}, "
-        f"httpx {httpx.__version__}, httpx2 {httpx2.__version__}, openai {openai.__version__}"
+        f"httpx {httpx.__version__}, httpx2 {httpx2.__version__}, openai {openai.__version__}, "
+        f"anthropic {anthropic.__version__}"
     )
     results_dir = HERE / "results"
     results_dir.mkdir(exist_ok=True)

@@ -28,6 +28,7 @@ class Clients:
     http: httpx.AsyncClient
     http2: httpx2.AsyncClient
     openai: Any = None  # openai.AsyncOpenAI, an optional import
+    anthropic: Any = None  # anthropic.AsyncAnthropic, an optional import
 
     @classmethod
     def open(cls, port: int, *, burst: bool = False) -> Clients:
@@ -68,13 +69,33 @@ class Clients:
                     )
                 ),
             )
-        return cls(base_url, http, http2, client)
+        try:
+            import anthropic
+        except ImportError:  # pragma: no cover - the bench extra installs it
+            messages_client = None
+        else:
+            # The SDK's own client (httpx2); it appends /v1/messages to a base URL without /v1.
+            messages_client = anthropic.AsyncAnthropic(
+                base_url=base_url.removesuffix("/v1"),
+                api_key="bench",
+                max_retries=0,
+                timeout=120,
+                http_client=anthropic.DefaultAsyncHttpxClient(
+                    limits=httpx2.Limits(
+                        max_connections=MAX_CONNECTIONS,
+                        max_keepalive_connections=MAX_CONNECTIONS,
+                    )
+                ),
+            )
+        return cls(base_url, http, http2, client, messages_client)
 
     async def aclose(self) -> None:
         await self.http.aclose()
         await self.http2.aclose()
         if self.openai is not None:
             await self.openai.close()
+        if self.anthropic is not None:
+            await self.anthropic.close()
 
 
 Consumer = Callable[[Clients, str, int], Awaitable["Result | int"]]
@@ -91,6 +112,15 @@ def chat_request(scenario: str, n: int) -> dict[str, object]:
 
 def responses_request(scenario: str, n: int) -> dict[str, object]:
     return {"model": f"{scenario}:{n}", "input": "go", "stream": True}
+
+
+def messages_request(scenario: str, n: int) -> dict[str, object]:
+    return {
+        "model": f"{scenario}:{n}",
+        "messages": [{"role": "user", "content": "go"}],
+        "max_tokens": 1_000_000,
+        "stream": True,
+    }
 
 
 # -- Chat Completions ---------------------------------------------------------------------------
@@ -349,6 +379,109 @@ async def responses_trio_chatsse(c: Clients, scenario: str, n: int) -> Result:
     return _stream_result(stream, Reasoning)
 
 
+# -- Anthropic Messages API ---------------------------------------------------------------------
+
+
+class MessagesAccumulator:
+    """A hand-rolled consumer of Messages events: text deltas, tool inputs by block, usage."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.calls: dict[int, list[str]] = {}
+        self.input_tokens = self.output_tokens = 0
+
+    def add(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "content_block_delta":
+            delta = event["delta"]
+            if delta["type"] == "text_delta":
+                self.text.append(delta["text"])
+            elif delta["type"] == "input_json_delta":
+                self.calls[event["index"]][2] += delta["partial_json"]
+        elif kind == "content_block_start":
+            block = event["content_block"]
+            if block["type"] == "tool_use":
+                self.calls[event["index"]] = [block["id"], block["name"], ""]
+        elif kind == "message_start":
+            self.input_tokens = event["message"]["usage"]["input_tokens"]
+        elif kind == "message_delta":
+            self.output_tokens = event["usage"]["output_tokens"]
+
+    def result(self) -> Result:
+        calls = [(c[0], c[1], c[2]) for _, c in sorted(self.calls.items())]
+        return "".join(self.text), "", calls, self.input_tokens + self.output_tokens
+
+
+async def messages_raw_bytes(c: Clients, scenario: str, n: int) -> int:
+    return await _raw_bytes(c.http, "messages", messages_request(scenario, n))
+
+
+async def messages_httpx_sse(c: Clients, scenario: str, n: int) -> Result:
+    from httpx_sse import aconnect_sse
+
+    acc = MessagesAccumulator()
+    async with aconnect_sse(c.http, "POST", "messages", json=messages_request(scenario, n)) as es:
+        async for sse in es.aiter_sse():
+            acc.add(json.loads(sse.data))
+    return acc.result()
+
+
+async def anthropic_raw(c: Clients, scenario: str, n: int) -> Result:
+    stream = await c.anthropic.messages.create(
+        model=f"{scenario}:{n}",
+        max_tokens=1_000_000,
+        messages=[{"role": "user", "content": "go"}],
+        stream=True,
+    )
+    text: list[str] = []
+    calls: dict[int, list[str]] = {}
+    input_tokens = output_tokens = 0
+    async for event in stream:
+        if event.type == "content_block_delta":
+            if event.delta.type == "text_delta":
+                text.append(event.delta.text)
+            elif event.delta.type == "input_json_delta":
+                calls[event.index][2] += event.delta.partial_json
+        elif event.type == "content_block_start" and event.content_block.type == "tool_use":
+            calls[event.index] = [event.content_block.id, event.content_block.name, ""]
+        elif event.type == "message_start":
+            input_tokens = event.message.usage.input_tokens
+        elif event.type == "message_delta":
+            output_tokens = event.usage.output_tokens
+    found = [(s[0], s[1], s[2]) for _, s in sorted(calls.items())]
+    return "".join(text), "", found, input_tokens + output_tokens
+
+
+async def anthropic_helper(c: Clients, scenario: str, n: int) -> Result:
+    async with c.anthropic.messages.stream(
+        model=f"{scenario}:{n}", max_tokens=1_000_000, messages=[{"role": "user", "content": "go"}]
+    ) as stream:
+        async for _ in stream:
+            pass
+        final = await stream.get_final_message()
+    text = "".join(block.text for block in final.content if block.type == "text")
+    calls = [
+        (block.id, block.name, json.dumps(block.input))
+        for block in final.content
+        if block.type == "tool_use"
+    ]
+    return text, "", calls, final.usage.input_tokens + final.usage.output_tokens
+
+
+async def messages_trio_chatsse(c: Clients, scenario: str, n: int) -> Result:
+    from trio_chatsse import Reasoning, open_messages_stream
+
+    async with open_messages_stream(
+        c.http,
+        model=f"{scenario}:{n}",
+        max_tokens=1_000_000,
+        messages=[{"role": "user", "content": "go"}],
+    ) as stream:
+        async for _ in stream:
+            pass
+    return _stream_result(stream, Reasoning)
+
+
 FLOOR = "httpx aiter_bytes (floor)"
 OURS = "trio_chatsse"
 CHAT: dict[str, Consumer] = {
@@ -369,6 +502,15 @@ RESPONSES: dict[str, Consumer] = {
     "openai responses.stream() helper": responses_openai_helper,
     OURS: responses_trio_chatsse,
 }
+MESSAGES: dict[str, Consumer] = {
+    FLOOR: messages_raw_bytes,
+    "httpx-sse + json": messages_httpx_sse,
+    "anthropic messages.create(stream=True)": anthropic_raw,
+    "anthropic messages.stream() helper": anthropic_helper,
+    OURS: messages_trio_chatsse,
+}
+#: Each API's consumers.
+TABLES = {"chat": CHAT, "responses": RESPONSES, "messages": MESSAGES}
 #: The consumers of the concurrent scenario (K streams at once through one client).
 BURST = (
     FLOOR,

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 import trio
-from replay import chat_chunks, responses_payloads
+from replay import chat_chunks, messages_payloads, responses_payloads
 
 import trio_chatsse
 from trio_chatsse import OutputTextDelta
@@ -81,6 +81,17 @@ def pieces() -> dict[str, float]:
                 if isinstance(sse, trio_chatsse.ServerSentEvent):
                     parser.feed(sse.data, sse.event)
 
+    messages, _ = messages_payloads("text", 200)
+    messages_body = _sse_body(messages, events=True, done=False)
+
+    def messages_all() -> None:
+        decoder = trio_chatsse.SSEDecoder()
+        parser = trio_chatsse.MessagesEventParser()
+        for piece in messages_body:
+            for sse in decoder.feed(piece):
+                if isinstance(sse, trio_chatsse.ServerSentEvent):
+                    parser.feed(sse.data, sse.event)
+
     async def scope_enter_exit() -> float:
         def body() -> None:
             with trio.move_on_after(300):  # noqa: ASYNC100  # its cost alone is measured
@@ -114,6 +125,7 @@ def pieces() -> dict[str, float]:
         "SSE decoder, per chat chunk": best(decode_all, 200) / len(body),
         "SSE decoder + chat parser, per chat chunk": best(decode_and_parse, 200) / len(body),
         "SSE decoder + Responses parser, per event": best(responses_all, 200) / len(responses_body),
+        "SSE decoder + Messages parser, per event": best(messages_all, 200) / len(messages_body),
         "trio.move_on_after enter + exit": trio.run(scope_enter_exit),
         "moving a cancel scope's deadline": trio.run(deadline_move),
     }

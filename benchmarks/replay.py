@@ -16,6 +16,7 @@ from typing import ClassVar
 
 SCENARIOS = ("text", "reasoning", "tools", "mixed")
 RESPONSES_SCENARIOS = ("text", "tools")
+MESSAGES_SCENARIOS = ("text", "tools")
 Result = tuple[str, str, list[tuple[str, str, str]], int]
 """What a consumer hands back: text, reasoning, tool calls (id, name, arguments), total tokens."""
 
@@ -207,14 +208,92 @@ def responses_events(scenario: str, n: int) -> list[bytes]:
     return [f"event: {p['type']}\ndata: ".encode() + _json(p) + b"\n\n" for p in payloads]
 
 
+# -- Anthropic Messages API ---------------------------------------------------------------------
+
+
+def messages_payloads(scenario: str, n: int) -> tuple[list[dict[str, object]], Result]:
+    """``n`` events of a Messages API stream (Anthropic's fields and order), and the result."""
+    # message_start, ping, message_delta, message_stop; a start and a stop around each block.
+    body = n - 4 - {"text": 2, "tools": 4 * 2}[scenario]
+    _, text_n, tool_n = _shares(scenario, body)
+    usage = {
+        "input_tokens": 100,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": 1,
+    }
+    message: dict[str, object] = {
+        "id": "msg_bench",
+        "type": "message",
+        "role": "assistant",
+        "model": "bench",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": usage,
+    }
+    events: list[dict[str, object]] = [
+        {"type": "message_start", "message": message},
+        {"type": "ping"},
+    ]
+    text = [f"w{i} " for i in range(text_n)]
+    if text:
+        events.append(
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            }
+        )
+        events += [
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}}
+            for t in text
+        ]
+        events.append({"type": "content_block_stop", "index": 0})
+    expected_calls = []
+    for number, pieces in enumerate(_call_pieces(scenario, tool_n)):
+        call_id, name = f"toolu_{number}", f"tool_{number}"
+        block = {"type": "tool_use", "id": call_id, "name": name, "input": {}}
+        events.append({"type": "content_block_start", "index": number, "content_block": block})
+        events += [
+            {
+                "type": "content_block_delta",
+                "index": number,
+                "delta": {"type": "input_json_delta", "partial_json": piece},
+            }
+            for piece in pieces
+        ]
+        events.append({"type": "content_block_stop", "index": number})
+        expected_calls.append((call_id, name, "".join(pieces)))
+    stop = "tool_use" if expected_calls else "end_turn"
+    events.append(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop, "stop_sequence": None},
+            "usage": {"output_tokens": body},
+        }
+    )
+    events.append({"type": "message_stop"})
+    return events, ("".join(text), "", expected_calls, 100 + body)
+
+
+def messages_events(scenario: str, n: int) -> list[bytes]:
+    """The SSE events of a Messages API body (an ``event:`` line, then ``data:``)."""
+    payloads, _ = messages_payloads(scenario, n)
+    return [f"event: {p['type']}\ndata: ".encode() + _json(p) + b"\n\n" for p in payloads]
+
+
+#: Each API's body of SSE events, by the path the request names.
+EVENTS = {"chat": chat_events, "responses": responses_events, "messages": messages_events}
+
+
 def _json(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
 def body_size(api: str, scenario: str, n: int) -> int:
     """The bytes of the body after HTTP's chunk framing is removed (what the floor counts)."""
-    events = chat_events(scenario, n) if api == "chat" else responses_events(scenario, n)
-    return sum(len(e) for e in events)
+    return sum(len(e) for e in EVENTS[api](scenario, n))
 
 
 # -- the server ---------------------------------------------------------------------------------
@@ -243,13 +322,13 @@ class _Handler(socketserver.StreamRequestHandler):
                 if name.strip().lower() == "content-length":
                     length = int(value)
             request = json.loads(self.rfile.read(length))
-            api = "responses" if b"/responses " in request_line else "chat"
+            path = request_line.split()[1].decode().rsplit("/", 1)[-1]
+            api = {"responses": "responses", "messages": "messages"}.get(path, "chat")
             key = (api, request["model"])  # model: "scenario:n"
             with self.lock:
                 if key not in self.cache:
                     scenario, n = key[1].split(":")
-                    make = chat_events if api == "chat" else responses_events
-                    self.cache[key] = _framed(make(scenario, int(n)))
+                    self.cache[key] = _framed(EVENTS[api](scenario, int(n)))
             self.connection.sendall(_HEAD)
             for frame in self.cache[key]:
                 self.connection.sendall(frame)
