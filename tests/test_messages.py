@@ -163,6 +163,29 @@ async def test_split_invariance_through_the_shell(name: str, sizes: list[int], l
     assert type(error) is type(expected_error)
 
 
+@pytest.mark.parametrize("name", sorted(FIXTURE_BODIES))
+async def test_fixtures_through_open_messages_stream(
+    chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker, name: str
+) -> None:
+    """Each recorded body, served over loopback, gives what the parser gives, error included."""
+    expected, expected_error = parse(FIXTURE_BODIES[name])
+    chat_server.push(Reply(raw_body=FIXTURE_BODIES[name]))
+    events: list[Event] = []
+    error: ChatSSEError | None = None
+    with trio.fail_after(10):
+        async with open_messages_stream(
+            http, model="m", messages=USER, max_tokens=9, max_retries=0
+        ) as stream:
+            try:
+                async for event in stream:
+                    events.append(event)
+            except ChatSSEError as exc:
+                error = exc
+    assert events == expected
+    assert type(error) is type(expected_error)
+    assert busy_connections(http) == []
+
+
 async def test_open_messages_stream_end_to_end(
     chat_server: ChatServer, http: HTTPClient, tasks: TaskTracker
 ) -> None:
