@@ -311,7 +311,7 @@ async def test_plain_text_garbage_is_a_stream_error(
     chat_server: ChatServer, http: HTTPClient
 ) -> None:
     chat_server.push(Reply(raw_body=b"this is not an event stream\n", content_type="text/plain"))
-    async with open_chat_stream(http, model="m", messages=MESSAGES) as stream:
+    async with open_chat_stream(http, model="m", messages=MESSAGES, max_retries=0) as stream:
         with pytest.raises(StreamError):
             await stream.final()
 

@@ -63,7 +63,12 @@ async def test_no_headers_in_time_is_a_first_byte_timeout_on_time(
         start = trio.current_time()
         with pytest.raises(FirstByteTimeoutError) as info:
             async with open_chat_stream(
-                http, model="m", messages=MESSAGES, idle_timeout=30, first_byte_timeout=90
+                http,
+                model="m",
+                messages=MESSAGES,
+                idle_timeout=30,
+                first_byte_timeout=90,
+                max_retries=0,  # a timeout before any content is retried (test_recovery.py)
             ):
                 pass  # pragma: no cover
     assert trio.current_time() - start == pytest.approx(90)
@@ -77,7 +82,9 @@ async def test_without_first_byte_timeout_the_headers_get_idle_timeout(
     async with slow_client(http_library, headers_after=1000.0) as http:
         start = trio.current_time()
         with pytest.raises(IdleTimeoutError) as info:
-            async with open_chat_stream(http, model="m", messages=MESSAGES, idle_timeout=30):
+            async with open_chat_stream(
+                http, model="m", messages=MESSAGES, idle_timeout=30, max_retries=0
+            ):
                 pass  # pragma: no cover
     assert type(info.value) is IdleTimeoutError
     assert trio.current_time() - start == pytest.approx(30)
@@ -107,7 +114,7 @@ async def test_the_first_byte_limit_counts_from_the_request(
     async with slow_client(http_library, headers_after=50.0, pieces=[60.0, BODY]) as http:
         start = trio.current_time()
         async with open_responses_stream(
-            http, model="m", input="hi", idle_timeout=300, first_byte_timeout=100
+            http, model="m", input="hi", idle_timeout=300, first_byte_timeout=100, max_retries=0
         ) as stream:
             with pytest.raises(FirstByteTimeoutError):
                 await stream.final()

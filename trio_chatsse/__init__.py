@@ -10,7 +10,8 @@ from __future__ import annotations
 # Streaming
 from ._apis import WireAPI
 from ._http import open_chat_stream, open_messages_stream, open_responses_stream
-from ._stream import CHANNEL_SIZE, ChatStream, open_event_stream
+from ._chat_stream import ChatStream
+from ._stream import CHANNEL_SIZE, open_event_stream
 from ._telemetry import ReadOutcome, StreamStats, StreamTelemetry
 from ._tool_calls import ToolCallsOnStop
 

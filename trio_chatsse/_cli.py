@@ -37,8 +37,8 @@ from ._models import (
 from .testing import Reply, ScriptedToolCall, open_chat_server
 
 if TYPE_CHECKING:
+    from ._chat_stream import ChatStream
     from ._clients import HTTPClient
-    from ._stream import ChatStream
 
 __all__ = ["main"]
 

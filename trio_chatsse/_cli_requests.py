@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from ._http import open_messages_stream
 
 if TYPE_CHECKING:
+    from ._chat_stream import ChatStream
     from ._clients import HTTPClient
-    from ._stream import ChatStream
 
 __all__ = ["messages_stream", "responses_body"]
 

@@ -1,32 +1,28 @@
-"""Layer 4: the HTTP request. Build the POST, check the status, retry before the first byte.
+"""Layer 4: the HTTP entry points. Build the request body, send it, run the shell over it.
 
 One request path for every wire API: the entry points differ only in the body they build; the
 path, the parser and the whole-answer form come from the wire-API registry (``_apis.py``).
-Error responses become exceptions in ``_status.py``, the body is checked in ``_body.py``, and
-the first-byte budget is ``_timeouts.py``'s.
+Sending and retrying is ``_sender.py``'s, error responses become exceptions in ``_status.py``,
+the body is checked in ``_body.py``, and the first-byte budget is ``_timeouts.py``'s.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import random
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import trio
-
 from ._apis import ParserOptions, WireAPISpec, wire_api
 from ._body import body_source
-from ._clients import ClientLibrary, library_of
-from ._errors import RateLimitError, StreamError
+from ._chat_stream import ChatStream
+from ._clients import library_of
+from ._sender import Sender
 from ._sse import DEFAULT_MAX_EVENT_SIZE
-from ._status import retry_after_of, status_error
-from ._stream import ChatStream, run_stream
+from ._stream import run_stream
 from ._telemetry import StreamTelemetry
-from ._timeouts import CLOSE_TIMEOUT, ResponseWait, check_stream_args
+from ._timeouts import ResponseWait, check_stream_args
 from ._tool_calls import ToolCallsOnStop
 from ._tools import messages_tool, messages_tool_choice
 
@@ -34,10 +30,9 @@ if TYPE_CHECKING:
     import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
     import httpx2
 
-    from ._clients import HTTPClient, HTTPResponse
+    from ._clients import HTTPClient
 
 __all__ = [
-    "RETRY_STATUSES",
     "open_chat_stream",
     "open_messages_stream",
     "open_responses_stream",
@@ -46,11 +41,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Statuses retried (before the first byte of the body) when ``max_retries`` allows.
-#: 529 is Anthropic's "overloaded", which it asks clients to treat as 503.
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
-#: Longest wait between two attempts, in seconds, whatever ``Retry-After`` says.
-MAX_RETRY_DELAY = 60.0
-_INITIAL_RETRY_DELAY = 0.5
 
 
 @asynccontextmanager
@@ -104,9 +94,12 @@ async def open_chat_stream(
             it speaks); after that byte, ``idle_timeout`` governs. ``None`` (the default)
             gives that wait ``idle_timeout`` too. Keep-alive comments count as bytes.
         max_retries: Retries of transport errors before a response (a refused connection, a
-            pooled connection the server had closed) and of statuses 408, 409, 429 and 5xx,
-            with exponential backoff and jitter, honouring ``Retry-After``. Only before the
-            body is handed on: never once events could have reached you.
+            pooled connection the server had closed), of statuses 408, 409, 429 and 5xx, and of
+            any failure before the first content (a dropped connection, an idle or first-byte
+            timeout, an in-stream ``server_error`` or ``overloaded_error``: see the guide's
+            "Retries"), with exponential backoff and jitter, honouring ``Retry-After``. A
+            retry is invisible: no event of the failed attempt reaches you. After the first
+            content, a failure is raised, never retried.
         tool_calls_on_stop: ``"emit"`` or ``"drop"``; see :class:`~trio_chatsse.ChatChunkParser`.
         stream_tool_arguments: Show tool calls as they stream (an option of this library,
             never sent to the server): each call gives an
@@ -405,10 +398,9 @@ async def _open_stream(
     defaults = {k: v for k, v in api.default_headers.items() if k not in client.headers}
     headers = {**defaults, **(settings.headers or {})}
     wait = ResponseWait(settings.idle_timeout, settings.first_byte_timeout)
-    response = await _send_with_retries(
-        client, library, api.path, body, headers, settings.max_retries, wait
-    )
+    sender = Sender(client, library, api, body, headers, settings.max_retries, wait, options)
     try:
+        response = await sender.send()
         source = await body_source(response, library, wait, api.whole_answer_as_sse)
         async with run_stream(
             source,
@@ -420,11 +412,12 @@ async def _open_stream(
             telemetry=settings.telemetry,
             transport_errors=library.transport_errors,
             first_byte=wait.first_byte,
+            restart=sender.restart if settings.max_retries else None,
+            retries=sender.retries,
         ) as stream:
             yield stream
     finally:
-        with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
-            await response.aclose()
+        await sender.close()
 
 
 def _request_body(
@@ -445,63 +438,3 @@ def _request_body(
     if extra_body:
         body.update(extra_body)
     return body
-
-
-async def _send_with_retries(
-    client: HTTPClient,
-    library: ClientLibrary,
-    path: str,
-    body: dict[str, object],
-    headers: Mapping[str, str],
-    max_retries: int,
-    wait: ResponseWait,
-) -> HTTPResponse:
-    # idle_timeout governs reads of the body; the client's read timeout would race it.
-    request_timeout = library.timeout_without_read(client.timeout)
-    request_headers = {"Accept": "text/event-stream", **headers}
-    content = json.dumps(body).encode()
-    for attempt in range(max_retries + 1):
-        request = client.build_request(
-            "POST",
-            path,
-            content=content,
-            headers={"Content-Type": "application/json", **request_headers},
-            timeout=request_timeout,  # type: ignore[arg-type]  # the client's own library's
-        )
-        request.stream = library.request_body(content)  # type: ignore[assignment]  # its class
-        logger.debug("POST %s (attempt %d)", request.url.copy_with(query=None), attempt + 1)
-        wait.start()
-        try:
-            with trio.move_on_after(wait.remaining()) as waiting:
-                response = await client.send(request, stream=True)  # type: ignore[arg-type]  # its own
-        except library.transport_errors as exc:
-            # Nothing reached the caller yet, so any transport failure is safe to retry: a
-            # refused connection, or a pooled connection the server had already closed
-            # ("Server disconnected without sending a response"), as openai-python does.
-            if attempt == max_retries:
-                what = "connect to" if isinstance(exc, library.connect_error) else "reach"
-                raise StreamError(f"could not {what} the server: {exc!r:.300}") from exc
-            await _sleep_before_retry(attempt, None, reason=type(exc).__name__)
-            continue
-        if waiting.cancelled_caught:
-            wait.expired()  # no headers in time: not retried, the time budget is spent
-        if response.status_code < 400:
-            return response
-        error = await status_error(response, library)
-        if response.status_code not in RETRY_STATUSES or attempt == max_retries:
-            raise error
-        retry_after = (
-            error.retry_after if isinstance(error, RateLimitError) else retry_after_of(response)
-        )
-        await _sleep_before_retry(attempt, retry_after, reason=f"HTTP {response.status_code}")
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def _sleep_before_retry(attempt: int, retry_after: float | None, *, reason: str) -> None:
-    if retry_after is not None and 0 <= retry_after <= MAX_RETRY_DELAY:
-        delay = retry_after
-    else:
-        delay = min(_INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY)
-        delay *= 1 - 0.25 * random.random()  # jitter, as openai-python does
-    logger.debug("retrying after %s in %.2f s", reason, delay)
-    await trio.sleep(delay)

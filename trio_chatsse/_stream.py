@@ -21,30 +21,34 @@ only when it has gone stale (at most every ``idle_timeout / 16`` seconds of acti
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING
 
 import trio
 
 from ._apis import ParserOptions, WireAPI, WireAPISpec, wire_api
+from ._chat_stream import ChatStream
 from ._errors import StreamError
-from ._models import Completed, Event, FunctionCall, Message, OutputItemDone, OutputText, TokenUsage
+from ._models import (
+    Event,
+    OutputItemAdded,
+)
 from ._nursery import open_background_nursery
 from ._parsers import EventParser, ParserState
+from ._recovery import Attempt, Restart, retryable_before_content
 from ._sse import DEFAULT_MAX_EVENT_SIZE, Comment, SSEDecoder
-from ._telemetry import ReadOutcome, StreamStats, StreamTelemetry
+from ._telemetry import ReadOutcome, StreamTelemetry
 from ._timeouts import CLOSE_TIMEOUT, FirstByteDeadline, check_stream_args, idle_timeout_error
 from ._tool_calls import ToolCallsOnStop
-from ._turns import ReasoningPolicy, input_items
 
 if TYPE_CHECKING:
     from ._clients import HTTPResponse
-    from ._models import Item
 
-__all__ = ["CHANNEL_SIZE", "ChatStream", "open_event_stream", "run_stream"]
+__all__ = ["CHANNEL_SIZE", "open_event_stream", "run_stream"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,127 +72,6 @@ _EVENTS_PER_YIELD = 32
 _CLOSE_READS = 10_000
 
 
-@final
-class ChatStream:
-    """The events of one response, in order: ``async for event in stream``.
-
-    Yielded by :func:`~trio_chatsse.open_chat_stream`,
-    :func:`~trio_chatsse.open_responses_stream` and :func:`open_event_stream`; use it only
-    inside their ``async with`` block. A documented error is raised from the iteration
-    at the point where it happened, after every event that came before it. The done items
-    and the :class:`~trio_chatsse.Completed` event are also kept here as they pass, so after
-    the loop (or after :meth:`final`) the whole answer can be read back.
-    """
-
-    def __init__(
-        self,
-        receive: trio.MemoryReceiveChannel[Event],
-        response: HTTPResponse | None,
-        api: WireAPISpec,
-    ) -> None:
-        self._receive = receive
-        self._api = api
-        self._error: BaseException | None = None
-        self._output: list[Item] = []
-        #: The HTTP response, an ``httpx.Response`` or an ``httpx2.Response`` (its status, and
-        #: headers such as a request id); ``None`` for :func:`open_event_stream`.
-        self.response = response
-        #: The :class:`~trio_chatsse.Completed` event, once it has been received.
-        self.completed: Completed | None = None
-        #: Counts about the stream; see :class:`StreamStats`.
-        self.stats = StreamStats()
-
-    def __aiter__(self) -> ChatStream:
-        return self
-
-    async def __anext__(self) -> Event:
-        # A cancellation point on every call, but no scheduling round trip while events are
-        # buffered: receive_nowait() is several times cheaper than an awaited receive().
-        await trio.lowlevel.checkpoint_if_cancelled()
-        try:
-            event = self._receive.receive_nowait()
-        except trio.WouldBlock:
-            try:
-                event = await self._receive.receive()
-            except trio.EndOfChannel:
-                self._raise_end()
-        except trio.EndOfChannel:
-            self._raise_end()
-        if event.__class__ is OutputItemDone:
-            self._output.append(event.item)
-        elif event.__class__ is Completed:
-            self.completed = event
-        return event
-
-    def _raise_end(self) -> None:
-        if self._error is not None:
-            raise self._error
-        raise StopAsyncIteration
-
-    async def final(self) -> Completed:
-        """Read the rest of the stream and return its :class:`~trio_chatsse.Completed` event.
-
-        Raises:
-            ChatSSEError: Whatever error the rest of the stream raises.
-            StreamError: The stream ended without a ``Completed`` event.
-        """
-        async for _ in self:
-            pass
-        if self.completed is None:
-            raise StreamError("the stream ended without a Completed event")
-        return self.completed
-
-    @property
-    def output(self) -> list[Item]:
-        """The done items received so far, in order (a copy)."""
-        return list(self._output)
-
-    @property
-    def text(self) -> str:
-        """The assistant's text from the done messages received so far."""
-        return "".join(
-            part.text
-            for item in self._output
-            if isinstance(item, Message)
-            for part in item.content
-            if isinstance(part, OutputText)
-        )
-
-    @property
-    def tool_calls(self) -> list[FunctionCall]:
-        """The complete tool calls received so far, in order."""
-        return [item for item in self._output if isinstance(item, FunctionCall)]
-
-    @property
-    def usage(self) -> TokenUsage | None:
-        """Token usage from the :class:`~trio_chatsse.Completed` event, once received."""
-        return None if self.completed is None else self.completed.token_usage
-
-    def assistant_message(
-        self, *, reasoning: ReasoningPolicy = "with_tool_calls", reasoning_field: str | None = None
-    ) -> dict[str, object]:
-        """The assistant message to append to ``messages`` for the next request of a loop.
-
-        The text, the tool calls, and the provider state the next request needs (Gemini's
-        thought signatures, OpenRouter's ``reasoning_details``, DeepSeek's
-        ``reasoning_content`` after tool calls), each where its provider expects it. Call it
-        after the stream ended (``await stream.final()``). The same as
-        :func:`~trio_chatsse.assistant_message` over :attr:`output`; see there for the
-        arguments.
-        """
-        return self._api.assistant_message(self._output, reasoning, reasoning_field)
-
-    def input_items(self, *, store: bool = False) -> list[dict[str, object]]:
-        """The Responses API input items that carry this response into the next request.
-
-        The counterpart of :meth:`assistant_message` for
-        :func:`~trio_chatsse.open_responses_stream`: append them to ``input``, then your
-        ``function_call_output`` items. The same as :func:`~trio_chatsse.input_items` over
-        :attr:`output`; see there for ``store``.
-        """
-        return input_items(self._output, store=store)
-
-
 class _Reader:
     """The reader task: body chunks in, events into the channel, errors recorded in-band."""
 
@@ -202,6 +85,7 @@ class _Reader:
         telemetry: StreamTelemetry | None,
         transport_errors: tuple[type[BaseException], ...],
         first_byte: FirstByteDeadline | None,
+        restart: Restart | None,
     ) -> None:
         self._send = send
         self._stream = stream
@@ -212,22 +96,34 @@ class _Reader:
         self._telemetry = telemetry
         self._transport_errors = (*_TRANSPORT_ERRORS, *transport_errors)
         self._started = trio.current_time()
+        self._restart = restart
+        #: The OutputItemAdded events held back until the first content, while a failure may
+        #: still be retried (``None`` once content came, or when nothing is retried).
+        self._held: list[Event] | None = None if restart is None else []
         #: Set once the response is complete and the reader only reads the body to its end.
         self.draining = False
         #: Set when the reader has stopped and closed the source.
         self.stopped = trio.Event()
 
     async def run(self, source: AsyncIterable[bytes]) -> None:
-        chunks = aiter(source)
-        if self._telemetry is not None:
-            chunks = _with_telemetry(chunks, self._telemetry, self._transport_errors)
+        chunks = self._wrap(source)
         stats = self._stream.stats
         try:
-            await self._pump(chunks)
+            while True:
+                try:
+                    await self._pump(chunks)
+                    break
+                except Exception as exc:
+                    error = self._translate(exc)
+                    attempt = await self._try_again(error, chunks)
+                    if attempt is None:
+                        raise error  # noqa: B904  # _translate chained the transport's error
+                    chunks = self._wrap(attempt.source)
         except Exception as exc:
             # Carried in-band, so the consumer gets it after the events before it, and never
             # inside an ExceptionGroup.
-            self._stream._error = self._translate(exc)
+            await self._release_held()
+            self._stream._error = exc
         finally:
             self._send.close()
             stats.duration = trio.current_time() - self._started
@@ -235,6 +131,42 @@ class _Reader:
             self.stopped.set()
         if self._stream._error is not None:
             logger.debug("stream ended with %s", type(self._stream._error).__name__)
+
+    def _wrap(self, source: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+        chunks = aiter(source)
+        if self._telemetry is not None:
+            chunks = _with_telemetry(chunks, self._telemetry, self._transport_errors)
+        return chunks
+
+    async def _try_again(self, error: Exception, chunks: AsyncIterator[bytes]) -> Attempt | None:
+        """A new attempt, when ``error`` came before any content and may be retried."""
+        if self._held is None or self._restart is None or not retryable_before_content(error):
+            return None
+        await _close_source(chunks)
+        before = trio.current_time()
+        attempt = await self._restart(error)
+        if attempt is None:
+            return None
+        logger.debug("retried after %s before any content", type(error).__name__)
+        stats = self._stream.stats
+        stats.retries += 1
+        if self._telemetry is not None:
+            self._telemetry.on_read(ReadOutcome.RETRY, 0, trio.current_time() - before)
+        self._held = []
+        self._parser, self._decoder = (
+            attempt.parser,
+            SSEDecoder(max_event_size=self._decoder.max_event_size),
+        )
+        self._first_byte = attempt.first_byte
+        self._stream.response = attempt.response
+        return attempt
+
+    async def _release_held(self) -> None:
+        """Events held back go out before a final error, so that none is lost."""
+        held, self._held = self._held, None
+        for event in held or ():
+            with contextlib.suppress(trio.WouldBlock, trio.ClosedResourceError):
+                self._send.send_nowait(event)
 
     def _translate(self, exc: Exception) -> Exception:
         """A transport failure becomes a :class:`StreamError`; our own errors stay as they
@@ -257,6 +189,7 @@ class _Reader:
         # Counted in locals and stored once: attribute updates cost on every chunk.
         reads = nbytes = events_sent = 0
         next_yield = _EVENTS_PER_YIELD
+        held = self._held
         try:
             with (
                 trio.move_on_after(idle + slack) as scope,
@@ -284,6 +217,9 @@ class _Reader:
                         if not events_sent:
                             stats.time_to_first_event = clock() - self._started
                         events_sent += len(events)
+                        if held is not None:
+                            events = self._hold(events)
+                            held = self._held
                         for event in events:
                             try:
                                 send_nowait(event)
@@ -306,6 +242,18 @@ class _Reader:
             self._on_idle_timeout()
         await self._end_of_body(chunks)
 
+    def _hold(self, events: list[Event]) -> list[Event]:
+        """While a failure may still be retried, hold OutputItemAdded events back; at the first
+        content, return the held ones with it and stop holding."""
+        held = self._held
+        assert held is not None
+        for position, event in enumerate(events):
+            if event.__class__ is not OutputItemAdded:
+                self._held = None
+                return held + events[position:]
+            held.append(event)
+        return []
+
     def _on_idle_timeout(self) -> None:
         idle = self._idle_timeout
         if self._telemetry is not None:
@@ -324,7 +272,10 @@ class _Reader:
             return
         if parser.state is ParserState.STREAMING or parser.state is ParserState.FINISHED:
             self._decoder.end()
-            for event in parser.end():
+            events = parser.end()
+            if events and self._held is not None:
+                events = self._hold(events)
+            for event in events:
                 self._stream.stats.events += 1
                 await self._send.send(event)
         if parser.error is not None:
@@ -486,12 +437,23 @@ async def run_stream(
     telemetry: StreamTelemetry | None,
     transport_errors: tuple[type[BaseException], ...] = (),
     first_byte: FirstByteDeadline | None = None,
+    restart: Restart | None = None,
+    retries: int = 0,
 ) -> AsyncGenerator[ChatStream, None]:
     send, receive = trio.open_memory_channel[Event](CHANNEL_SIZE)
     stream = ChatStream(receive, response, api)
+    stream.stats.retries = retries
     decoder = SSEDecoder(max_event_size=max_event_size)
     reader = _Reader(
-        send, stream, parser, decoder, idle_timeout, telemetry, transport_errors, first_byte
+        send,
+        stream,
+        parser,
+        decoder,
+        idle_timeout,
+        telemetry,
+        transport_errors,
+        first_byte,
+        restart,
     )
     with send, receive:
         async with open_background_nursery() as nursery:

@@ -25,6 +25,9 @@ class ReadOutcome(enum.Enum):
     ERROR = "error"
     #: Nothing arrived for ``idle_timeout`` seconds.
     IDLE_TIMEOUT = "idle_timeout"
+    #: The request was sent again after a failure before the first content; ``waited`` is
+    #: the time the backoff and the new request took.
+    RETRY = "retry"
 
 
 class StreamTelemetry(Protocol):
@@ -48,11 +51,14 @@ class StreamStats:
     """Counts about one stream, filled in as it runs (read them after the end)."""
 
     reads: int = 0
-    """Reads of the body that gave bytes."""
+    """Reads of the body that gave bytes (of the attempt that answered)."""
     bytes_read: int = 0
     """Bytes of the body read."""
     events: int = 0
     """Events sent to the consumer."""
+    retries: int = 0
+    """How many times the request was sent again (after a transport failure or a retried
+    status before a response, or a failure before the first content)."""
     time_to_first_byte: float | None = None
     """Seconds from the start of the stream to its first byte."""
     time_to_first_event: float | None = None

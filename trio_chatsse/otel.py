@@ -33,9 +33,9 @@ import trio
 from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from ._chat_stream import ChatStream
 from ._http import open_chat_stream as _open_chat_stream
 from ._http import open_responses_stream as _open_responses_stream
-from ._stream import ChatStream
 from ._telemetry import ReadOutcome, StreamTelemetry
 
 if TYPE_CHECKING:
