@@ -232,6 +232,24 @@ async def test_chat_over_the_messages_api(chat_server: ChatServer, tmp_path: Pat
     }
 
 
+async def test_chat_background_resumes_across_a_cut(chat_server: ChatServer) -> None:
+    chat_server.push(Reply(text="Resumed in one piece.", disconnect_after=6))
+    result = await run_cli(
+        "chat", "hi", "--base-url", chat_server.base_url, "--api", "responses", "--background"
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode() == "Resumed in one piece.\n"
+    assert chat_server.requests[0]["background"] is True
+    assert chat_server.background.resumes == [5]
+
+
+async def test_background_needs_the_responses_api(chat_server: ChatServer) -> None:
+    result = await run_cli("chat", "hi", "--base-url", chat_server.base_url, "--background")
+    assert result.returncode == 2
+    assert "--background needs --api responses" in result.stderr.decode()
+    assert chat_server.requests == []
+
+
 async def test_version() -> None:
     result = await run_cli("--version")
     assert result.returncode == 0

@@ -10,7 +10,8 @@ from __future__ import annotations
 # Streaming
 from ._apis import WireAPI
 from ._http import open_chat_stream, open_messages_stream, open_responses_stream
-from ._chat_stream import ChatStream
+from ._background import resume_responses_stream
+from ._chat_stream import ChatStream, ResponseCursor
 from ._stream import CHANNEL_SIZE, open_event_stream
 from ._telemetry import ReadOutcome, StreamStats, StreamTelemetry
 from ._tool_calls import ToolCallsOnStop
@@ -66,6 +67,7 @@ from ._errors import (
     IdleTimeoutError,
     ProviderError,
     RateLimitError,
+    ResumeError,
     StreamError,
 )
 
@@ -83,8 +85,10 @@ __all__ = [
     "open_chat_stream",
     "open_responses_stream",
     "open_messages_stream",
+    "resume_responses_stream",
     "open_event_stream",
     "ChatStream",
+    "ResponseCursor",
     "StreamStats",
     "StreamTelemetry",
     "ReadOutcome",
@@ -129,6 +133,7 @@ __all__ = [
     "ContextWindowExceeded",
     "ProviderError",
     "StreamError",
+    "ResumeError",
     "EventTooLargeError",
     "IdleTimeoutError",
     "FirstByteTimeoutError",

@@ -37,6 +37,8 @@ class ParserOptions:
     stream_tool_arguments: bool = False
     #: What the Chat Completions parser does with tool calls at ``finish_reason: "stop"``.
     tool_calls_on_stop: ToolCallsOnStop = "emit"
+    #: A background response's stream, which may be resumed by ``sequence_number``.
+    resumable: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ def _responses_parser(options: ParserOptions) -> EventParser:
     return ResponsesEventParser(
         token_limit_set=options.token_limit_set,
         stream_tool_arguments=options.stream_tool_arguments,
+        resumable=options.resumable,
     )
 
 

@@ -7,7 +7,7 @@ next turn of an agent loop.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING, NamedTuple, final
 
 import trio
 
@@ -20,8 +20,17 @@ if TYPE_CHECKING:
     from ._apis import WireAPISpec
     from ._clients import HTTPResponse
     from ._models import Item
+    from ._parsers import EventParser
 
-__all__ = ["ChatStream"]
+__all__ = ["ChatStream", "ResponseCursor"]
+
+
+class ResponseCursor(NamedTuple):
+    """Where a background Responses stream stands: its response id and the
+    ``sequence_number`` of the last event you read (``None`` before any)."""
+
+    response_id: str
+    sequence_number: int | None
 
 
 @final
@@ -41,9 +50,16 @@ class ChatStream:
         receive: trio.MemoryReceiveChannel[Event],
         response: HTTPResponse | None,
         api: WireAPISpec,
+        parser: EventParser,
     ) -> None:
         self._receive = receive
         self._api = api
+        #: The parser the reader uses now (a retry gives it a new one).
+        self._parser = parser
+        #: Events received by the consumer, and (in a resumable stream) the reader's
+        #: checkpoints: (events sent so far, sequence_number read so far), one per SSE event.
+        self._received = 0
+        self._checkpoints: list[tuple[int, int]] | None = None
         self._error: BaseException | None = None
         self._output: list[Item] = []
         #: The HTTP response, an ``httpx.Response`` or an ``httpx2.Response`` (its status, and
@@ -70,6 +86,7 @@ class ChatStream:
                 self._raise_end()
         except trio.EndOfChannel:
             self._raise_end()
+        self._received += 1
         if event.__class__ is OutputItemDone:
             self._output.append(event.item)
         elif event.__class__ is Completed:
@@ -93,6 +110,25 @@ class ChatStream:
         if self.completed is None:
             raise StreamError("the stream ended without a Completed event")
         return self.completed
+
+    @property
+    def cursor(self) -> ResponseCursor | None:
+        """The position of a background Responses stream, as far as your loop has read it.
+
+        A small value to persist, and to go on from with
+        :func:`~trio_chatsse.resume_responses_stream` after a restart; ``None`` on a stream
+        that cannot be resumed, or before its response id is known.
+        """
+        checkpoints = self._checkpoints
+        response_id = getattr(self._parser, "response_id", "")
+        if checkpoints is None or not response_id:
+            return None
+        received, number = self._received, None
+        for sent, sequence_number in reversed(checkpoints):
+            if sent <= received:
+                number = sequence_number
+                break
+        return ResponseCursor(response_id, number)
 
     @property
     def output(self) -> list[Item]:

@@ -257,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the wire API: chat/completions (default), responses, or messages (Anthropic's)",
     )
     chat.add_argument(
+        "--background",
+        action="store_true",
+        help="with --api responses: background mode, resumed across a cut connection",
+    )
+    chat.add_argument(
         "--stream-tool-arguments",
         action="store_true",
         help="show tool calls as their arguments stream (with --jsonl: their live events)",
@@ -359,6 +364,8 @@ def chat_request(
             f"the base URL needs a scheme: http:// or https://, as in "
             f"http://{args.base_url.split('://')[-1]} (got {args.base_url!r})"
         )
+    if args.background and args.api != "responses":
+        raise UsageError("--background needs --api responses (background mode is theirs)")
     prompt = args.prompt
     if prompt is None:
         if stdin.isatty():
@@ -411,7 +418,12 @@ async def run_chat(
         opened: AbstractAsyncContextManager[ChatStream]
         if args.api == "responses":
             opened = open_responses_stream(
-                http, model=args.model, input=messages, extra_body=responses_body(extra), **options
+                http,
+                model=args.model,
+                input=messages,
+                extra_body=responses_body(extra),
+                background=args.background,
+                **options,
             )
         elif args.api == "messages":
             opened = messages_stream(http, args, messages, extra, options)

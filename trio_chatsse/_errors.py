@@ -25,6 +25,7 @@ __all__ = [
     "IdleTimeoutError",
     "ProviderError",
     "RateLimitError",
+    "ResumeError",
     "StreamError",
 ]
 
@@ -243,6 +244,21 @@ class HTTPContextWindowExceeded(ContextWindowExceeded, HTTPStatusError):
 
 class StreamError(ChatSSEError):
     """The stream broke: the transport failed, or the body ended before any finish."""
+
+
+class ResumeError(StreamError):
+    """A background response's stream broke and could not be resumed: the server no longer
+    streams it (a 404, or "can no longer be streamed"), or ``max_resumes`` was spent.
+
+    Attributes:
+        response_id: The response's id: it may still be fetched whole (``GET responses/{id}``).
+        starting_after: The ``sequence_number`` the resume asked to start after.
+    """
+
+    def __init__(self, message: str, *, response_id: str, starting_after: int | None) -> None:
+        super().__init__(message)
+        self.response_id = response_id
+        self.starting_after = starting_after
 
 
 class EventTooLargeError(StreamError):

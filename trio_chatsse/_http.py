@@ -8,6 +8,7 @@ the body is checked in ``_body.py``, and the first-byte budget is ``_timeouts.py
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -15,9 +16,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._apis import ParserOptions, WireAPISpec, wire_api
+from ._background import Resumer
 from ._body import body_source
 from ._chat_stream import ChatStream
 from ._clients import library_of
+from ._errors import HTTPStatusError
 from ._sender import Sender
 from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._stream import run_stream
@@ -171,6 +174,9 @@ async def open_responses_stream(
     headers: Mapping[str, str] | None = None,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     telemetry: StreamTelemetry | None = None,
+    background: bool = False,
+    max_resumes: int = 5,
+    cancel_on_exit: bool = True,
     **params: object,
 ) -> AsyncGenerator[ChatStream, None]:
     """Stream one Responses API response as the same typed events.
@@ -207,6 +213,16 @@ async def open_responses_stream(
         headers: More headers for this request.
         max_event_size: The largest line or event accepted, in bytes.
         telemetry: Called once per read of the body; see :class:`~trio_chatsse.StreamTelemetry`.
+        background: Run the response in background mode (``"background": true, "store":
+            true``): when the connection breaks or goes idle after the response id is known,
+            the stream goes on from the last event read (``GET responses/{id}?stream=true&
+            starting_after=N``), with no event twice and none missing; ``stream.cursor`` says
+            where it stands, for :func:`~trio_chatsse.resume_responses_stream` after a
+            restart. A server without background mode answers 400.
+        max_resumes: How many times a background stream may be resumed (5).
+        cancel_on_exit: Cancel a background response that you leave before its end (a
+            ``break``, an exception, a cancellation): ``POST responses/{id}/cancel``, shielded
+            and bounded in time. It would otherwise keep generating, and billing.
         **params: More request fields (``reasoning``, ``include``, ``store``,
             ``max_output_tokens``...). With ``max_output_tokens`` set, a response left
             incomplete for that reason ends normally with ``finish_reason: "length"``.
@@ -231,14 +247,17 @@ async def open_responses_stream(
         tools=tools,
         tool_choice=tool_choice,
         extra={} if instructions is None else {"instructions": instructions},
-        params=params,
+        params={**({"background": True, "store": True} if background else {}), **params},
         extra_body=extra_body,
     )
     settings = _Settings(
         idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry
     )
-    options = ParserOptions(stream_tool_arguments=stream_tool_arguments)
-    async with _open_stream(client, wire_api("responses"), body, options, settings) as stream:
+    if max_resumes < 0:
+        raise ValueError(f"max_resumes must be 0 or more, not {max_resumes!r}")
+    options = ParserOptions(stream_tool_arguments=stream_tool_arguments, resumable=background)
+    plan = _Background(max_resumes, cancel_on_exit) if background else None
+    async with _open_stream(client, wire_api("responses"), body, options, settings, plan) as stream:
         yield stream
 
 
@@ -386,21 +405,29 @@ async def _open_stream(
     body: dict[str, object],
     options: ParserOptions,
     settings: _Settings,
+    background: _Background | None = None,
 ) -> AsyncGenerator[ChatStream, None]:
-    """Send the request (retrying before the first byte), check the body, run the shell."""
+    """Send the request (retrying what may be retried), check the body, run the shell."""
     library = library_of(client)
     if api.token_limit_set(body):
-        options = ParserOptions(
-            token_limit_set=True,
-            stream_tool_arguments=options.stream_tool_arguments,
-            tool_calls_on_stop=options.tool_calls_on_stop,
-        )
+        options = dataclasses.replace(options, token_limit_set=True)
     defaults = {k: v for k, v in api.default_headers.items() if k not in client.headers}
     headers = {**defaults, **(settings.headers or {})}
     wait = ResponseWait(settings.idle_timeout, settings.first_byte_timeout)
     sender = Sender(client, library, api, body, headers, settings.max_retries, wait, options)
+    if background is not None:
+        sender.resumer = Resumer(client, library, headers, wait, background.max_resumes)
+    stream: ChatStream | None = None
     try:
-        response = await sender.send()
+        try:
+            response = await sender.send()
+        except HTTPStatusError as error:
+            if background is not None and error.status_code == 400:
+                error.add_note(
+                    "background=True sends background and store; a server without "
+                    "background mode answers 400 to them"
+                )
+            raise
         source = await body_source(response, library, wait, api.whole_answer_as_sse)
         async with run_stream(
             source,
@@ -412,12 +439,31 @@ async def _open_stream(
             telemetry=settings.telemetry,
             transport_errors=library.transport_errors,
             first_byte=wait.first_byte,
-            restart=sender.restart if settings.max_retries else None,
+            restart=sender.restart if settings.max_retries or background else None,
             retries=sender.retries,
         ) as stream:
             yield stream
     finally:
         await sender.close()
+        if sender.resumer is not None:
+            await sender.resumer.close()
+            if background is not None and background.cancel_on_exit and stream is not None:
+                await _cancel_if_unfinished(sender.resumer, stream)
+
+
+@dataclass(frozen=True)
+class _Background:
+    """A background Responses request's options."""
+
+    max_resumes: int
+    cancel_on_exit: bool
+
+
+async def _cancel_if_unfinished(resumer: Resumer, stream: ChatStream) -> None:
+    """Cancel the response of a stream left before its ``Completed`` (shielded, bounded)."""
+    cursor = stream.cursor
+    if stream.completed is None and cursor is not None:
+        await resumer.cancel(cursor.response_id)
 
 
 def _request_body(

@@ -87,9 +87,13 @@ class Attempt:
 
 
 class Restart(Protocol):
-    """Sends the request again after a failure before the first content (the HTTP layer's)."""
+    """The HTTP layer's answer to a failure the shell met: a new attempt, or ``None``."""
 
-    async def __call__(self, error: BaseException) -> Attempt | None:
-        """Wait the backoff, send again and return the new attempt; ``None`` when the retries
-        are spent (the error is then raised). An error of the new request is raised."""
+    async def __call__(
+        self, error: BaseException, parser: EventParser, content_seen: bool
+    ) -> Attempt | None:
+        """Wait the backoff and return a new attempt: the request sent again (with a new
+        parser) for a failure before the first content, or the same response resumed (with
+        ``parser`` itself, which goes on). ``None`` when nothing may be tried (the error is
+        then raised); an error of the new attempt is raised."""
         ...

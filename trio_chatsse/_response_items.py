@@ -26,6 +26,7 @@ class StreamedItem:
         "kind",
         "name",
         "parts",
+        "started_before",
     )
 
     def __init__(self, kind: Kind, index: int, fields: dict[str, object]) -> None:
@@ -47,6 +48,9 @@ class StreamedItem:
         self.added = False
         #: Whether any delta event went out for it.
         self.deltas_sent = False
+        #: Whether it began before a resumed stream's starting point (its earlier text went
+        #: out before, so none is caught up from its done item).
+        self.started_before = False
 
 
 def parts_of(value: object) -> list[dict[str, object]]:

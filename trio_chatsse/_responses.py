@@ -112,19 +112,36 @@ class ResponsesEventParser(ParserCore):
             stream's ``length`` finish does.
         stream_tool_arguments: Pass function calls on as they stream (added event, argument
             deltas, arguments done), as :class:`~trio_chatsse.ChatChunkParser` does.
+        resumable: Read a stream that may be resumed (a background response's): an event whose
+            ``sequence_number`` was already read is skipped, and a gap is a
+            :class:`~trio_chatsse.StreamError` rather than a log line.
+        starting_after: With ``resumable``, the ``sequence_number`` the input starts after
+            (a stream resumed with ``starting_after=N``).
+        response_id: The response's id, when the input may not say it (a resumed stream).
     """
 
-    def __init__(self, *, token_limit_set: bool = False, stream_tool_arguments: bool = False):
+    def __init__(
+        self,
+        *,
+        token_limit_set: bool = False,
+        stream_tool_arguments: bool = False,
+        resumable: bool = False,
+        starting_after: int | None = None,
+        response_id: str = "",
+    ):
         self.token_limit_set = token_limit_set
         self.stream_tool_arguments = stream_tool_arguments
+        self.resumable = resumable
         super().__init__()
-        self._response_id = ""
+        self._response_id = response_id
         self._items: list[StreamedItem] = []
         self._open: list[StreamedItem] = []
         self._by_server_index: dict[int, StreamedItem] = {}
         self._by_id: dict[str, StreamedItem] = {}
         self._calls_out = 0
-        self._last_sequence: int | None = None
+        self._last_sequence: int | None = starting_after
+        #: A stream resumed from a cursor: items it did not see begin began before it.
+        self._resumed_midway = starting_after is not None
         self._sequence_logged = False
         self._out: list[Event] = []
 
@@ -136,9 +153,13 @@ class ResponsesEventParser(ParserCore):
             kind = event_type(payload, event)
         number = payload.get("sequence_number")
         if type(number) is int:
-            last, self._last_sequence = self._last_sequence, number
+            last = self._last_sequence
             if last is not None and number != last + 1:
+                if self.resumable:
+                    self._on_resumed_out_of_order(last, number)
+                    return
                 self._on_sequence_gap(last, number)
+            self._last_sequence = number
         handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, payload)
@@ -211,6 +232,7 @@ class ResponsesEventParser(ParserCore):
         if item is None:
             opened = dict(fields) if fields is not None else {"type": kind, "id": item_id}
             item = self._open_item(opened, payload)
+            item.started_before = self._resumed_midway
         return None if item.kind == "skipped" else item
 
     def _on_item_done(self, payload: dict[str, object]) -> None:
@@ -345,7 +367,7 @@ class ResponsesEventParser(ParserCore):
 
     def _catch_up(self, item: StreamedItem, part: tuple[str, int], text: str) -> None:
         """Text a done item holds that no delta carried comes out as one delta first."""
-        if not text or part in item.parts:
+        if not text or part in item.parts or item.started_before:
             return
         kind, index = part
         if kind == "text":
@@ -486,7 +508,8 @@ class ResponsesEventParser(ParserCore):
             raw_usage = response.get("usage")
             if type(raw_usage) is dict:
                 usage = usage_from_object(raw_usage)
-        finish = "tool_calls" if self._calls_out else reason
+        calls = self._calls_out or (self._resumed_midway and _calls_in(response))
+        finish = "tool_calls" if calls else reason
         self._out.append(
             Completed(response_id=self._response_id, token_usage=usage, finish_reason=finish)
         )
@@ -506,6 +529,26 @@ class ResponsesEventParser(ParserCore):
         error = payload.get("error")
         self._fail(error_from_object(error if type(error) is dict else payload))
 
+    def _on_resumed_out_of_order(self, last: int, number: int) -> None:
+        if number <= last:  # already read: a resumed stream repeats what the cut overlapped
+            return
+        self._fail(
+            StreamError(
+                f"the resumed stream of {self._response_id or 'the response'} skipped events "
+                f"{last + 1} to {number - 1}"
+            )
+        )
+
+    @property
+    def response_id(self) -> str:
+        """The response's id, once the stream said it (``""`` before)."""
+        return self._response_id
+
+    @property
+    def sequence_number(self) -> int | None:
+        """The ``sequence_number`` of the last event read, if the events carry one."""
+        return self._last_sequence
+
     def _on_sequence_gap(self, last: int, number: int) -> None:
         if not self._sequence_logged:
             self._sequence_logged = True
@@ -514,6 +557,13 @@ class ResponsesEventParser(ParserCore):
                 last,
                 number,
             )
+
+
+def _calls_in(response: object) -> bool:
+    """Whether a whole response's output holds a function call (a resumed stream may have
+    started after the calls went out)."""
+    output = response.get("output") if type(response) is dict else None
+    return any(item.get("type") == "function_call" for item in parts_of(output))
 
 
 _Handler = Callable[[ResponsesEventParser, dict[str, object]], None]

@@ -14,13 +14,15 @@ import trio
 
 from ._body import body_source
 from ._errors import RateLimitError, StreamError
-from ._recovery import Attempt
+from ._recovery import Attempt, retryable_before_content
 from ._status import retry_after_of, status_error
 from ._timeouts import CLOSE_TIMEOUT, ResponseWait
 
 if TYPE_CHECKING:
     from ._apis import ParserOptions, WireAPISpec
+    from ._background import Resumer
     from ._clients import ClientLibrary, HTTPClient, HTTPResponse
+    from ._parsers import EventParser
 
 __all__ = ["MAX_RETRY_DELAY", "RETRY_STATUSES", "Sender"]
 
@@ -63,6 +65,8 @@ class Sender:
         self._options = options
         #: Retries made so far.
         self.retries = 0
+        #: Resumes a background response's stream, when the request made one.
+        self.resumer: Resumer | None = None
         self._response: HTTPResponse | None = None
 
     async def send(self) -> HTTPResponse:
@@ -107,10 +111,19 @@ class Sender:
             )
             await self._back_off(retry_after, f"HTTP {response.status_code}")
 
-    async def restart(self, error: BaseException) -> Attempt | None:
-        """The shell's :class:`~trio_chatsse._recovery.Restart`: close the response that
-        failed before any content, back off, and send the request again."""
-        if self.retries >= self._max_retries:
+    async def restart(
+        self, error: BaseException, parser: EventParser, content_seen: bool
+    ) -> Attempt | None:
+        """The shell's :class:`~trio_chatsse._recovery.Restart`: resume a background response
+        where it broke; else, before any content, close the response that failed, back off
+        and send the request again."""
+        if self.resumer is not None:
+            attempt = await self.resumer.restart(error, parser, content_seen)
+            if attempt is not None:
+                return attempt
+        if content_seen or self.retries >= self._max_retries:
+            return None
+        if not retryable_before_content(error):
             return None
         await self.close()
         await self._back_off(None, f"{type(error).__name__} before any content")

@@ -39,7 +39,7 @@ from ._models import (
 )
 from ._nursery import open_background_nursery
 from ._parsers import EventParser, ParserState
-from ._recovery import Attempt, Restart, retryable_before_content
+from ._recovery import Attempt, Restart
 from ._sse import DEFAULT_MAX_EVENT_SIZE, Comment, SSEDecoder
 from ._telemetry import ReadOutcome, StreamTelemetry
 from ._timeouts import CLOSE_TIMEOUT, FirstByteDeadline, check_stream_args, idle_timeout_error
@@ -100,6 +100,7 @@ class _Reader:
         #: The OutputItemAdded events held back until the first content, while a failure may
         #: still be retried (``None`` once content came, or when nothing is retried).
         self._held: list[Event] | None = None if restart is None else []
+        self._events_before = 0
         #: Set once the response is complete and the reader only reads the body to its end.
         self.draining = False
         #: Set when the reader has stopped and closed the source.
@@ -139,24 +140,31 @@ class _Reader:
         return chunks
 
     async def _try_again(self, error: Exception, chunks: AsyncIterator[bytes]) -> Attempt | None:
-        """A new attempt, when ``error`` came before any content and may be retried."""
-        if self._held is None or self._restart is None or not retryable_before_content(error):
+        """A new attempt from the HTTP layer, when it has one for ``error``: the request sent
+        again (before any content) or a background response resumed."""
+        if self._restart is None:
             return None
         await _close_source(chunks)
         before = trio.current_time()
-        attempt = await self._restart(error)
+        attempt = await self._restart(error, self._parser, self._held is None)
         if attempt is None:
             return None
-        logger.debug("retried after %s before any content", type(error).__name__)
         stats = self._stream.stats
-        stats.retries += 1
+        if attempt.parser is self._parser:
+            logger.debug("resumed after %s", type(error).__name__)
+            stats.resumes += 1
+            self._events_before = stats.events
+        else:
+            logger.debug("retried after %s before any content", type(error).__name__)
+            stats.retries += 1
+            self._held = []
+            self._events_before = 0
+            self._parser = self._stream._parser = attempt.parser
+            if self._stream._checkpoints is not None:
+                self._stream._checkpoints = []
         if self._telemetry is not None:
             self._telemetry.on_read(ReadOutcome.RETRY, 0, trio.current_time() - before)
-        self._held = []
-        self._parser, self._decoder = (
-            attempt.parser,
-            SSEDecoder(max_event_size=self._decoder.max_event_size),
-        )
+        self._decoder = SSEDecoder(max_event_size=self._decoder.max_event_size)
         self._first_byte = attempt.first_byte
         self._stream.response = attempt.response
         return attempt
@@ -187,9 +195,12 @@ class _Reader:
         completed, failed = ParserState.COMPLETED, ParserState.FAILED
         stats = self._stream.stats
         # Counted in locals and stored once: attribute updates cost on every chunk.
-        reads = nbytes = events_sent = 0
-        next_yield = _EVENTS_PER_YIELD
+        reads = nbytes = 0
+        # A resumed body goes on counting from the events of the body before it.
+        events_sent = self._events_before
+        next_yield = events_sent + _EVENTS_PER_YIELD
         held = self._held
+        checkpoints = self._stream._checkpoints
         try:
             with (
                 trio.move_on_after(idle + slack) as scope,
@@ -212,6 +223,8 @@ class _Reader:
                         if isinstance(sse, Comment):
                             continue
                         events = parse(sse.data, sse.event)
+                        if checkpoints is not None:
+                            checkpoints.append((events_sent + len(events), parser.sequence_number))  # type: ignore[attr-defined]  # a resumable parser's
                         if not events:
                             continue
                         if not events_sent:
@@ -441,7 +454,9 @@ async def run_stream(
     retries: int = 0,
 ) -> AsyncGenerator[ChatStream, None]:
     send, receive = trio.open_memory_channel[Event](CHANNEL_SIZE)
-    stream = ChatStream(receive, response, api)
+    stream = ChatStream(receive, response, api, parser)
+    if getattr(parser, "resumable", False):
+        stream._checkpoints = []
     stream.stats.retries = retries
     decoder = SSEDecoder(max_event_size=max_event_size)
     reader = _Reader(

@@ -25,8 +25,9 @@ class ReadOutcome(enum.Enum):
     ERROR = "error"
     #: Nothing arrived for ``idle_timeout`` seconds.
     IDLE_TIMEOUT = "idle_timeout"
-    #: The request was sent again after a failure before the first content; ``waited`` is
-    #: the time the backoff and the new request took.
+    #: The request was sent again after a failure before the first content, or a background
+    #: response's stream was resumed; ``waited`` is the time the backoff and the new request
+    #: took.
     RETRY = "retry"
 
 
@@ -59,6 +60,8 @@ class StreamStats:
     retries: int = 0
     """How many times the request was sent again (after a transport failure or a retried
     status before a response, or a failure before the first content)."""
+    resumes: int = 0
+    """How many times a background response's stream was resumed after a cut."""
     time_to_first_byte: float | None = None
     """Seconds from the start of the stream to its first byte."""
     time_to_first_event: float | None = None

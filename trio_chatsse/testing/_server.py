@@ -19,6 +19,7 @@ import trio
 
 from .._nursery import open_background_nursery
 from . import _chat, _messages, _responses
+from ._background import BackgroundResponses
 from ._reply import Reply
 from ._script import WireForm
 from ._state import ProviderState
@@ -74,6 +75,8 @@ class ChatServer:
         #: Whether requests that leave out provider state this server sent are refused.
         self.require_state_back = require_state_back
         self._provider_state = ProviderState()
+        #: Background Responses: kept events, resumes asked for, cancels received.
+        self.background = BackgroundResponses()
         self._response_count = 0
         self._connection_closed = trio.Event()
 
@@ -114,7 +117,8 @@ class ChatServer:
                 await stream.aclose()
 
     async def _respond(self, ex: _Exchange, request: h11.Request, body: bytes) -> bool:
-        method, path = request.method.decode(), request.target.decode().split("?")[0]
+        method, target = request.method.decode(), request.target.decode()
+        path = target.split("?")[0]
         if self._api_key is not None:
             auth = dict(request.headers).get(b"authorization", b"").decode("latin-1")
             if auth != f"Bearer {self._api_key}":
@@ -127,6 +131,9 @@ class ChatServer:
             return True
         form = _FORMS.get(path.rstrip("/")) if method == "POST" else None
         if form is None:
+            background = self.background.route(method, target)
+            if background is not None:
+                return await _send_background(ex, *background)
             await ex.send_json(404, {"error": {"message": f"no route for {method} {path}"}})
             return True
         try:
@@ -148,7 +155,22 @@ class ChatServer:
         self._response_count += 1
         response_id = f"{form.id_prefix}-{self._response_count}"
         self._provider_state.remember(reply, response_id, payload)
+        if form is _responses.FORM:
+            self.background.remember(reply, response_id, payload)
         return await _play(ex, reply, payload, response_id, form)
+
+
+async def _send_background(
+    ex: _Exchange, status: int, body: object, events: list[bytes] | None
+) -> bool:
+    if events is None:
+        await ex.send_json(status, body)
+        return True
+    await ex.start(200, "text/event-stream")
+    for event in events:
+        await ex.send(h11.Data(data=event))
+    await ex.send(h11.EndOfMessage())
+    return True
 
 
 #: The wire forms served, by route.
