@@ -240,6 +240,7 @@ async def resume_responses_stream(
         ) as stream:
             yield stream
     finally:
-        await resumer.close()
+        # Each of these shields itself, with a timeout (CLOSE_TIMEOUT).
+        await resumer.close()  # noqa: ASYNC102
         if cancel_on_exit and stream is not None and stream.completed is None:
-            await resumer.cancel(response_id)
+            await resumer.cancel(response_id)  # noqa: ASYNC102

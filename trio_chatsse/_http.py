@@ -444,11 +444,12 @@ async def _open_stream(
         ) as stream:
             yield stream
     finally:
-        await sender.close()
+        # Each of these shields itself, with a timeout (CLOSE_TIMEOUT).
+        await sender.close()  # noqa: ASYNC102
         if sender.resumer is not None:
-            await sender.resumer.close()
+            await sender.resumer.close()  # noqa: ASYNC102
             if background is not None and background.cancel_on_exit and stream is not None:
-                await _cancel_if_unfinished(sender.resumer, stream)
+                await _cancel_if_unfinished(sender.resumer, stream)  # noqa: ASYNC102
 
 
 @dataclass(frozen=True)

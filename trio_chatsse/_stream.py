@@ -116,14 +116,15 @@ class _Reader:
                     break
                 except Exception as exc:
                     error = self._translate(exc)
-                    attempt = await self._try_again(error, chunks)
-                    if attempt is None:
-                        raise error  # noqa: B904  # _translate chained the transport's error
-                    chunks = self._wrap(attempt.source)
+                # Outside the except: a cancellation during the backoff replaces the error.
+                attempt = await self._try_again(error, chunks)
+                if attempt is None:
+                    raise error
+                chunks = self._wrap(attempt.source)
         except Exception as exc:
             # Carried in-band, so the consumer gets it after the events before it, and never
             # inside an ExceptionGroup.
-            await self._release_held()
+            self._release_held()
             self._stream._error = exc
         finally:
             self._send.close()
@@ -169,7 +170,7 @@ class _Reader:
         self._stream.response = attempt.response
         return attempt
 
-    async def _release_held(self) -> None:
+    def _release_held(self) -> None:
         """Events held back go out before a final error, so that none is lost."""
         held, self._held = self._held, None
         for event in held or ():
