@@ -21,6 +21,7 @@ import sys
 import timeit
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 import trio
 from replay import chat_chunks, messages_payloads, responses_payloads
@@ -143,6 +144,21 @@ def _pipeline(package: ModuleType, body: list[bytes], parser_name: str) -> Calla
     return run
 
 
+def _shell_pipeline(package: ModuleType, body: list[bytes], api: str) -> Callable[[], None]:
+    """The whole shell (reader task, channel, consumer) over the body in memory."""
+
+    async def stream() -> None:
+        async def source() -> Any:
+            for piece in body:
+                yield piece
+
+        async with package.open_event_stream(source(), api=api) as events:
+            async for _ in events:
+                pass
+
+    return lambda: trio.run(stream)
+
+
 def ab(path: str, rounds: int = 21) -> None:
     """This checkout's pure pipeline against the copy under ``path``, interleaved."""
     sys.path.insert(0, path)
@@ -157,16 +173,27 @@ def ab(path: str, rounds: int = 21) -> None:
          "ResponsesEventParser")
         for scenario in ("text", "tools")
     ]  # fmt: skip
-    for scenario, body, parser_name in cases:
-        ours = _pipeline(trio_chatsse, body, parser_name)
-        theirs = _pipeline(other, body, parser_name)
+    pipelines = [
+        (name, _pipeline(trio_chatsse, body, parser), _pipeline(other, body, parser))
+        for name, body, parser in cases
+    ]
+    for name, body, parser in cases:
+        api = "chat" if parser == "ChatChunkParser" else "responses"
+        pipelines.append(
+            (
+                f"{name} (shell)",
+                _shell_pipeline(trio_chatsse, body, api),
+                _shell_pipeline(other, body, api),
+            )
+        )
+    for scenario, ours, theirs in pipelines:
         ratios = []
         for _ in range(rounds):
             a = min(timeit.repeat(ours, number=3, repeat=3))
             b = min(timeit.repeat(theirs, number=3, repeat=3))
             ratios.append(a / b)
         print(
-            f"A/B {scenario:15}: this / other = {statistics.median(ratios):.3f} "
+            f"A/B {scenario:23}: this / other = {statistics.median(ratios):.3f} "
             f"(quartiles {statistics.quantiles(ratios, n=4)[0]:.3f}-"
             f"{statistics.quantiles(ratios, n=4)[2]:.3f}, {rounds} rounds)"
         )
