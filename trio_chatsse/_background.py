@@ -29,7 +29,7 @@ from ._recovery import Attempt
 from ._responses import ResponsesEventParser
 from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._status import status_error
-from ._stream import run_stream
+from ._stream import require_trio, run_stream
 from ._telemetry import StreamTelemetry
 from ._timeouts import CLOSE_TIMEOUT, ResponseWait, check_stream_args
 
@@ -211,6 +211,7 @@ async def resume_responses_stream(
         ValueError: An argument no stream can run with.
         TypeError: ``client`` is not a client of either library.
     """
+    require_trio("resume_responses_stream")
     library = library_of(client)
     check_stream_args(idle_timeout, max_event_size, first_byte_timeout)
     if max_resumes < 0:

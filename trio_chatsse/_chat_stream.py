@@ -86,6 +86,11 @@ class ChatStream:
                 self._raise_end()
         except trio.EndOfChannel:
             self._raise_end()
+        except trio.ClosedResourceError:
+            raise trio.ClosedResourceError(
+                "this stream was closed when its `async with` block ended: iterate it inside "
+                "the block (after it, read stream.output, stream.text or stream.completed)"
+            ) from None
         self._received += 1
         if event.__class__ is OutputItemDone:
             self._output.append(event.item)
@@ -168,6 +173,7 @@ class ChatStream:
         :func:`~trio_chatsse.assistant_message` over :attr:`output`; see there for the
         arguments.
         """
+        self._check_whole("assistant_message")
         return self._api.assistant_message(self._output, reasoning, reasoning_field)
 
     def input_items(self, *, store: bool = False) -> list[dict[str, object]]:
@@ -178,4 +184,21 @@ class ChatStream:
         ``function_call_output`` items. The same as :func:`~trio_chatsse.input_items` over
         :attr:`output`; see there for ``store``.
         """
+        self._check_whole("input_items")
         return input_items(self._output, store=store)
+
+    def _check_whole(self, what: str) -> None:
+        """A next turn is built from a whole answer only: a partial one would be sent back
+        to the model as if it were what it said."""
+        if self.completed is not None:
+            return
+        why = (
+            f"it ended with {type(self._error).__name__}"
+            if self._error is not None
+            else "it has not ended (or the loop left it early)"
+        )
+        raise RuntimeError(
+            f"{what}() needs the whole answer, and {why}: call `await stream.final()` first "
+            f"(or build a partial turn yourself from stream.output with "
+            f"trio_chatsse.{'assistant_message' if what == 'assistant_message' else what}())"
+        )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 import trio
 
 from . import __version__
-from ._cli_requests import messages_stream, responses_body
+from ._cli_requests import UsageError, chat_request, messages_stream, responses_body
 from ._errors import ChatSSEError, HTTPStatusError, IdleTimeoutError, ProviderError
 from ._http import open_chat_stream, open_messages_stream, open_responses_stream
 from ._models import (
@@ -49,10 +49,6 @@ EXIT_OK = 0
 EXIT_STREAM_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-
-class UsageError(Exception):
-    """A mistake in the command line; exit code 2."""
 
 
 class Printer:
@@ -340,64 +336,8 @@ def client_factory(name: str | None) -> Callable[..., HTTPClient]:
         factory: Callable[..., HTTPClient] = module.AsyncClient
         return factory
     wanted = name or " or ".join(HTTP_LIBRARIES)
-    raise UsageError(f"{wanted} is not installed (pip install {name or 'httpx'})")
-
-
-def chat_request(
-    args: argparse.Namespace, stdin: TextIO
-) -> tuple[list[dict[str, object]], dict[str, object]]:
-    """The messages and the other request fields (``extra_body``) of ``chat``.
-
-    ``max_tokens`` reaches :func:`open_chat_stream` through ``extra_body``, which it also
-    reads for a token limit (so ``finish_reason: "length"`` is a normal end).
-
-    Raises:
-        UsageError: No base URL, or no prompt.
-    """
-    if not args.base_url:
-        raise UsageError(
-            "no base URL: pass --base-url or set OPENAI_BASE_URL "
-            "(or try `trio-chatsse demo`, which needs neither)"
-        )
-    if not args.base_url.startswith(("http://", "https://")):
-        raise UsageError(
-            f"the base URL needs a scheme: http:// or https://, as in "
-            f"http://{args.base_url.split('://')[-1]} (got {args.base_url!r})"
-        )
-    if args.background and args.api != "responses":
-        raise UsageError("--background needs --api responses (background mode is theirs)")
-    prompt = args.prompt
-    if prompt is None:
-        if stdin.isatty():
-            raise UsageError("no prompt: give one as an argument or on standard input")
-        prompt = stdin.read()
-    if not prompt.strip():
-        raise UsageError("the prompt is empty")
-    messages: list[dict[str, object]] = []
-    if args.system:
-        messages.append({"role": "system", "content": args.system})
-    messages.append({"role": "user", "content": prompt})
-    extra: dict[str, object] = {}
-    if args.tools is not None:
-        extra["tools"] = load_tools(args.tools)
-    if args.max_tokens is not None:
-        extra["max_tokens"] = args.max_tokens
-    return messages, extra
-
-
-def load_tools(file: TextIO) -> list[object]:
-    """Tools from a JSON file: a list of ``tools`` entries, or of bare function definitions."""
-    try:
-        tools = json.load(file)
-    except ValueError as exc:
-        raise UsageError(f"--tools: {file.name} is not JSON: {exc}") from exc
-    finally:
-        file.close()
-    if isinstance(tools, dict):
-        tools = [tools]
-    if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
-        raise UsageError(f"--tools: {file.name} must hold a list of tool objects")
-    return [t if "function" in t else {"type": "function", "function": t} for t in tools]
+    install = 'pip install "trio-chatsse[httpx2]"' if name == "httpx2" else "pip install httpx"
+    raise UsageError(f"{wanted} is not installed ({install})")
 
 
 async def run_chat(

@@ -1,10 +1,12 @@
-"""``chat``'s request in the shape of each wire API besides Chat Completions."""
+"""``chat``'s request: the prompt and the tools file checked (a mistake is a usage error, exit
+code 2), and the body in the shape of each wire API."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from ._http import open_messages_stream
 
@@ -12,7 +14,77 @@ if TYPE_CHECKING:
     from ._chat_stream import ChatStream
     from ._clients import HTTPClient
 
-__all__ = ["messages_stream", "responses_body"]
+__all__ = ["UsageError", "chat_request", "load_tools", "messages_stream", "responses_body"]
+
+
+class UsageError(Exception):
+    """A mistake in the command line; exit code 2."""
+
+
+def chat_request(
+    args: argparse.Namespace, stdin: TextIO
+) -> tuple[list[dict[str, object]], dict[str, object]]:
+    """The messages and the other request fields (``extra_body``) of ``chat``.
+
+    ``max_tokens`` reaches :func:`open_chat_stream` through ``extra_body``, which it also
+    reads for a token limit (so ``finish_reason: "length"`` is a normal end).
+
+    Raises:
+        UsageError: No base URL, or no prompt.
+    """
+    if not args.base_url:
+        raise UsageError(
+            "no base URL: pass --base-url or set OPENAI_BASE_URL "
+            "(or try `trio-chatsse demo`, which needs neither)"
+        )
+    if not args.base_url.startswith(("http://", "https://")):
+        raise UsageError(
+            f"the base URL needs a scheme: http:// or https://, as in "
+            f"http://{args.base_url.split('://')[-1]} (got {args.base_url!r})"
+        )
+    if args.background and args.api != "responses":
+        raise UsageError("--background needs --api responses (background mode is theirs)")
+    prompt = args.prompt
+    if prompt is None:
+        if stdin.isatty():
+            raise UsageError("no prompt: give one as an argument or on standard input")
+        prompt = stdin.read()
+    if not prompt.strip():
+        raise UsageError("the prompt is empty")
+    messages: list[dict[str, object]] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": prompt})
+    extra: dict[str, object] = {}
+    if args.tools is not None:
+        extra["tools"] = load_tools(args.tools)
+    if args.max_tokens is not None:
+        extra["max_tokens"] = args.max_tokens
+    return messages, extra
+
+
+def load_tools(file: TextIO) -> list[object]:
+    """Tools from a JSON file: a list of ``tools`` entries, or of bare function definitions."""
+    try:
+        tools = json.load(file)
+    except ValueError as exc:
+        raise UsageError(f"--tools: {file.name} is not JSON: {exc}") from exc
+    finally:
+        file.close()
+    if isinstance(tools, dict):
+        tools = [tools]
+    if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
+        raise UsageError(f"--tools: {file.name} must hold a list of tool objects")
+    wrapped = [t if "function" in t else {"type": "function", "function": t} for t in tools]
+    for tool in wrapped:
+        function = tool["function"]
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise UsageError(
+                f"--tools: {file.name}: each tool needs a function name, as in "
+                f'[{{"name": "get_weather", "parameters": {{"type": "object"}}}}]; '
+                f"got {json.dumps(tool)[:120]}"
+            )
+    return wrapped
 
 
 def messages_stream(

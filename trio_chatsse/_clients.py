@@ -85,9 +85,16 @@ def library_of(client: object) -> ClientLibrary:
             if library is None:
                 library = _LOADED[module] = ClientLibrary(module)
             return library
+    kind = f"{type(client).__module__}.{type(client).__qualname__}"
+    hint = ""
+    if type(client).__name__ in ("AsyncOpenAI", "AsyncAnthropic", "AsyncAzureOpenAI"):
+        hint = (
+            " (an SDK client): pass an httpx2.AsyncClient with the base URL and the key's "
+            "header, and give the same one to the SDK as http_client= if you use both (the "
+            'guide\'s "Clients" shows how)'
+        )
     raise TypeError(
-        "client must be an httpx.AsyncClient or an httpx2.AsyncClient, "
-        f"not {type(client).__module__}.{type(client).__qualname__}"
+        f"client must be an httpx.AsyncClient or an httpx2.AsyncClient, not {kind}{hint}"
     )
 
 

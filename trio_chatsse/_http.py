@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._apis import ParserOptions, WireAPISpec, wire_api
+from ._arguments import message_list, tool_choice_for, tools_for
 from ._background import Resumer
 from ._body import body_source
 from ._chat_stream import ChatStream
@@ -23,11 +24,10 @@ from ._clients import library_of
 from ._errors import HTTPStatusError
 from ._sender import Sender
 from ._sse import DEFAULT_MAX_EVENT_SIZE
-from ._stream import run_stream
+from ._stream import require_trio, run_stream
 from ._telemetry import StreamTelemetry
 from ._timeouts import ResponseWait, check_stream_args
 from ._tool_calls import ToolCallsOnStop
-from ._tools import messages_tool, messages_tool_choice
 
 if TYPE_CHECKING:
     import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
@@ -140,9 +140,9 @@ async def open_chat_stream(
             ``httpx2.AsyncClient``.
     """
     body = _request_body(
-        {"model": model, "messages": list(messages), "stream": True},
-        tools=tools,
-        tool_choice=tool_choice,
+        {"model": model, "messages": message_list(messages), "stream": True},
+        tools=None if tools is None else tools_for("chat", tools),
+        tool_choice=None if tool_choice is None else tool_choice_for("chat", tool_choice),
         extra={"stream_options": {"include_usage": True}} if include_usage else {},
         params=params,
         extra_body=extra_body,
@@ -241,11 +241,14 @@ async def open_responses_stream(
         TypeError: ``client`` is neither an ``httpx.AsyncClient`` nor an
             ``httpx2.AsyncClient``.
     """
-    first = {"model": model, "input": input if isinstance(input, str) else list(input)}
+    first = {
+        "model": model,
+        "input": input if isinstance(input, str) else message_list(input, "input"),
+    }
     body = _request_body(
         {**first, "stream": True},
-        tools=tools,
-        tool_choice=tool_choice,
+        tools=None if tools is None else tools_for("responses", tools),
+        tool_choice=None if tool_choice is None else tool_choice_for("responses", tool_choice),
         extra={} if instructions is None else {"instructions": instructions},
         params={**({"background": True, "store": True} if background else {}), **params},
         extra_body=extra_body,
@@ -341,7 +344,7 @@ async def open_messages_stream(
     """
     body: dict[str, object] = {
         "model": model,
-        "messages": _message_list(messages, "messages"),
+        "messages": message_list(messages),
         "max_tokens": max_tokens,
         "stream": True,
     }
@@ -351,8 +354,8 @@ async def open_messages_stream(
         body["thinking"] = dict(thinking)
     body = _request_body(
         body,
-        tools=None if tools is None else [messages_tool(tool) for tool in tools],
-        tool_choice=None if tool_choice is None else messages_tool_choice(tool_choice),
+        tools=None if tools is None else tools_for("messages", tools),
+        tool_choice=None if tool_choice is None else tool_choice_for("messages", tool_choice),
         extra={},
         params=params,
         extra_body=extra_body,
@@ -363,22 +366,6 @@ async def open_messages_stream(
     options = ParserOptions(stream_tool_arguments=stream_tool_arguments)
     async with _open_stream(client, wire_api("messages"), body, options, settings) as stream:
         yield stream
-
-
-def _message_list(messages: object, name: str) -> list[object]:
-    """``messages`` as a list, or a :class:`TypeError` that says what to pass."""
-    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
-        raise TypeError(
-            f"{name} must be a list of message objects such as "
-            f'[{{"role": "user", "content": "Hello"}}], not {type(messages).__name__}'
-        )
-    for message in messages:
-        if not isinstance(message, Mapping):
-            raise TypeError(
-                f"each of {name} must be a message object (a dict with a role and a content), "
-                f"not {type(message).__name__}: {message!r:.80}"
-            )
-    return list(messages)
 
 
 @dataclass(frozen=True)
@@ -408,6 +395,7 @@ async def _open_stream(
     background: _Background | None = None,
 ) -> AsyncGenerator[ChatStream, None]:
     """Send the request (retrying what may be retried), check the body, run the shell."""
+    require_trio(f"open_{api.name}_stream" if api.name != "chat" else "open_chat_stream")
     library = library_of(client)
     if api.token_limit_set(body):
         options = dataclasses.replace(options, token_limit_set=True)

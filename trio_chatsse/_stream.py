@@ -48,7 +48,7 @@ from ._tool_calls import ToolCallsOnStop
 if TYPE_CHECKING:
     from ._clients import HTTPResponse
 
-__all__ = ["CHANNEL_SIZE", "open_event_stream", "run_stream"]
+__all__ = ["CHANNEL_SIZE", "open_event_stream", "require_trio", "run_stream"]
 
 logger = logging.getLogger(__name__)
 
@@ -369,6 +369,19 @@ async def _drain(chunks: AsyncIterator[bytes], seconds: float) -> None:
             pass
 
 
+def require_trio(entry: str) -> None:
+    """A clear error for an entry point called outside trio (from asyncio, say), before the
+    first trio call would fail deep inside with "must be called from async context"."""
+    try:
+        trio.lowlevel.current_trio_token()
+    except RuntimeError:
+        raise RuntimeError(
+            f"{entry}() runs under trio, and this is not a trio run: call it from code started "
+            "by trio.run() (from an asyncio program, through trio.lowlevel.start_guest_run; "
+            'the getting-started page\'s "trio only" says more)'
+        ) from None
+
+
 @asynccontextmanager
 async def open_event_stream(
     byte_chunks: AsyncIterable[bytes],
@@ -417,6 +430,7 @@ async def open_event_stream(
         ValueError: ``idle_timeout`` or ``max_event_size`` is not positive, or ``api`` is
             not one of the wire APIs (``"chat"``, ``"responses"``, ``"messages"``).
     """
+    require_trio("open_event_stream")
     check_stream_args(idle_timeout, max_event_size, first_byte_timeout)
     spec = wire_api(api)
     parser = spec.new_parser(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._script import Script, WireForm, pieces, reasoning_detail, sse_body
+from ._script import Script, WireForm, pieces, reasoning_detail, sse_body, tools_of
 
 __all__ = ["FORM", "chunks", "completion"]
 
@@ -115,5 +115,14 @@ def _whole_answer(
     return completion(script, response_id)
 
 
+def _refusal(request: Mapping[str, object]) -> str | None:
+    """OpenAI's answer to a function tool without its ``function`` object (the Responses
+    API's flat shape)."""
+    for index, tool in tools_of(request):
+        if tool.get("type") == "function" and not isinstance(tool.get("function"), Mapping):
+            return f"Missing required parameter: 'tools[{index}].function'."
+    return None
+
+
 #: The server's entry for ``POST /v1/chat/completions``.
-FORM = WireForm("/v1/chat/completions", "chatcmpl", stream_events, _whole_answer)
+FORM = WireForm("/v1/chat/completions", "chatcmpl", stream_events, _whole_answer, _refusal)

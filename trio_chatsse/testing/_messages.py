@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from ._script import Script, WireForm, pieces, sse_body
+from ._script import Script, WireForm, pieces, sse_body, tools_of
 
 __all__ = ["FORM", "message_events", "message_object"]
 
@@ -150,5 +150,13 @@ def _whole_answer(
     return message_object(script, response_id)
 
 
+def _refusal(request: Mapping[str, object]) -> str | None:
+    """Anthropic's answer to a custom tool without its ``input_schema`` (an OpenAI shape)."""
+    for index, tool in tools_of(request):
+        if tool.get("type") in (None, "custom", "function") and "input_schema" not in tool:
+            return f"tools.{index}.custom.input_schema: Field required"
+    return None
+
+
 #: The server's entry for ``POST /v1/messages``.
-FORM = WireForm("/v1/messages", "msg", stream_events, _whole_answer)
+FORM = WireForm("/v1/messages", "msg", stream_events, _whole_answer, _refusal)

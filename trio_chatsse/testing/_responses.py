@@ -11,7 +11,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Mapping
 
-from ._script import Script, WireForm, pieces, sse_body
+from ._script import Script, WireForm, pieces, sse_body, tools_of
 
 __all__ = ["FORM", "encrypted_reasoning", "response_events", "response_object"]
 
@@ -207,5 +207,14 @@ def _whole_answer(
     return response_object(script, response_id, encrypted=encrypted_reasoning(request))
 
 
+def _refusal(request: Mapping[str, object]) -> str | None:
+    """OpenAI's answer to a function tool in the Chat Completions shape (no top-level
+    ``name``)."""
+    for index, tool in tools_of(request):
+        if tool.get("type") == "function" and not isinstance(tool.get("name"), str):
+            return f"Missing required parameter: 'tools[{index}].name'."
+    return None
+
+
 #: The server's entry for ``POST /v1/responses``.
-FORM = WireForm("/v1/responses", "resp", stream_events, _whole_answer)
+FORM = WireForm("/v1/responses", "resp", stream_events, _whole_answer, _refusal)

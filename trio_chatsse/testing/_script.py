@@ -149,3 +149,13 @@ class WireForm:
     stream_events: Callable[[Script, str, Mapping[str, object]], list[bytes]]
     #: The non-streamed answer of a script: ``(script, response_id, request_body)``.
     whole_answer: Callable[[Script, str, Mapping[str, object]], dict[str, object]]
+    #: What the real servers of this API refuse in a request (a tool in another API's shape),
+    #: as their 400 message; ``None`` for a request they take.
+    refusal: Callable[[Mapping[str, object]], str | None] = lambda request: None
+
+
+def tools_of(request: Mapping[str, object]) -> list[tuple[int, Mapping[str, object]]]:
+    """The request's tool objects, with their positions."""
+    tools = request.get("tools")
+    listed = tools if isinstance(tools, list) else []
+    return [(i, tool) for i, tool in enumerate(listed) if isinstance(tool, Mapping)]

@@ -145,12 +145,13 @@ class ChatServer:
             await ex.send_json(400, {"error": {"message": "the body is not a JSON object"}})
             return True
         self.requests.append(payload)
-        if self.require_state_back:
-            missing = self._provider_state.missing(payload)
-            if missing is not None:
-                refusal = {"message": missing, "type": "invalid_request_error"}
-                await ex.send_json(400, {"error": refusal})
-                return True
+        refusal = form.refusal(payload)
+        if refusal is None and self.require_state_back:
+            refusal = self._provider_state.missing(payload)
+        if refusal is not None:
+            error = {"message": refusal, "type": "invalid_request_error"}
+            await ex.send_json(400, {"error": error})
+            return True
         reply = self._next_reply(payload)
         self._response_count += 1
         response_id = f"{form.id_prefix}-{self._response_count}"

@@ -1,0 +1,125 @@
+"""The caller's arguments, checked and put in each wire API's shape before any request.
+
+A wrong argument is a :class:`TypeError` that says what to pass, never a silently wrong body:
+``messages="hi"`` would otherwise go out as ``["h", "i"]``. Tool definitions and
+``tool_choice`` are accepted in any API's shape and sent in the shape of the API spoken:
+
+- Chat Completions nests a function: ``{"type": "function", "function": {"name",
+  "description", "parameters"}}``; ``tool_choice`` ``{"type": "function", "function":
+  {"name"}}``;
+- the Responses API flattens it: ``{"type": "function", "name", "description",
+  "parameters"}``; ``tool_choice`` ``{"type": "function", "name"}``;
+- the Messages API names the schema ``input_schema``: ``{"name", "description",
+  "input_schema"}``; ``tool_choice`` ``{"type": "auto" | "any" | "none"}`` or ``{"type":
+  "tool", "name"}``.
+
+A tool of another kind (a server tool such as ``{"type": "web_search"}``) goes as it is. Pure
+functions, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+__all__ = ["message_list", "tool_choice_for", "tools_for"]
+
+API = Literal["chat", "responses", "messages"]
+_EMPTY_SCHEMA = {"type": "object", "properties": {}}
+#: Keys of a function definition besides its name, description and schema, kept as they are.
+_FUNCTION_KEYS = frozenset({"name", "description", "parameters", "input_schema", "type"})
+
+
+def message_list(messages: object, name: str = "messages") -> list[object]:
+    """``messages`` as a list of message objects, or a :class:`TypeError` that says what to
+    pass."""
+    if isinstance(messages, str | bytes) or not isinstance(messages, Sequence):
+        raise TypeError(
+            f"{name} must be a list of message objects such as "
+            f'[{{"role": "user", "content": "Hello"}}], not {type(messages).__name__}'
+        )
+    for message in messages:
+        if not isinstance(message, Mapping):
+            raise TypeError(
+                f"each of {name} must be a message object (a dict with a role and a content), "
+                f"not {type(message).__name__}: {message!r:.80}"
+            )
+    return list(messages)
+
+
+def tools_for(api: API, tools: object) -> list[dict[str, object]]:
+    """Tool definitions in ``api``'s shape.
+
+    Raises:
+        TypeError: ``tools`` is not a list of tool objects, or a function tool has no name.
+    """
+    if isinstance(tools, str | bytes | Mapping) or not isinstance(tools, Sequence):
+        raise TypeError(
+            f"tools must be a list of tool objects, not {type(tools).__name__} "
+            '(wrap a single tool in a list: tools=[{"type": "function", ...}])'
+        )
+    return [_tool_for(api, tool) for tool in tools]
+
+
+def _tool_for(api: API, tool: object) -> dict[str, object]:
+    if not isinstance(tool, Mapping):
+        raise TypeError(f"each tool must be a tool object (a dict), not {type(tool).__name__}")
+    function = tool.get("function")
+    shape: API
+    source: Mapping[str, object]
+    if isinstance(function, Mapping):
+        shape, source, schema = "chat", function, function.get("parameters")
+    elif tool.get("type") == "function":
+        shape, source, schema = "responses", tool, tool.get("parameters")
+    elif "input_schema" in tool and "type" not in tool:
+        shape, source, schema = "messages", tool, tool.get("input_schema")
+    else:
+        return dict(tool)  # a server tool ({"type": "web_search"...}) goes as it is
+    name = source.get("name")
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"a function tool needs a name: {dict(tool)!r:.120}")
+    if shape == api:
+        return dict(tool)  # already this API's: sent exactly as given
+    extra = {k: v for k, v in source.items() if k not in _FUNCTION_KEYS}
+    description = source.get("description")
+    described = {} if description is None else {"description": description}
+    if api == "messages":
+        return {"name": name, **described, "input_schema": schema or _EMPTY_SCHEMA, **extra}
+    parameters = {} if schema is None else {"parameters": schema}
+    if api == "responses":
+        return {"type": "function", "name": name, **described, **parameters, **extra}
+    return {"type": "function", "function": {"name": name, **described, **parameters, **extra}}
+
+
+def tool_choice_for(api: API, choice: str | Mapping[str, object]) -> str | dict[str, object]:
+    """A ``tool_choice`` in ``api``'s shape, from a word (``"auto"``, ``"none"``,
+    ``"required"``, or the Messages API's ``"any"``), a tool's name, or any API's object."""
+    mode, name = _choice(choice)
+    if mode is None:
+        return dict(choice) if isinstance(choice, Mapping) else choice
+    if api == "messages":
+        if name is not None:
+            return {"type": "tool", "name": name}
+        return {"type": "any" if mode == "required" else mode}
+    if name is None:
+        return mode
+    if api == "responses":
+        return {"type": "function", "name": name}
+    return {"type": "function", "function": {"name": name}}
+
+
+def _choice(choice: str | Mapping[str, object]) -> tuple[str | None, str | None]:
+    """(mode, tool name) of any API's ``tool_choice``; ``(None, None)`` for one not known."""
+    if isinstance(choice, str):
+        if choice in ("auto", "none", "required", "any"):
+            return ("required" if choice == "any" else choice), None
+        return "required", choice
+    kind = choice.get("type")
+    function = choice.get("function")
+    if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+        return "required", str(function["name"])
+    if kind in ("function", "tool") and isinstance(choice.get("name"), str):
+        return "required", str(choice["name"])
+    if kind in ("auto", "none", "any"):
+        return ("required" if kind == "any" else str(kind)), None
+    return None, None
