@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -334,3 +335,41 @@ async def test_a_closed_stdout_is_the_readers_choice_and_exits_0() -> None:
         code = await process.wait()
     assert first
     assert code == 0
+
+
+async def test_serve_answers_chat_with_the_scripted_replies(tmp_path: Path) -> None:
+    replies = tmp_path / "replies.json"
+    scripted = [{"text": "Scripted hello!"}, {"text": "Second reply.", "fragment_size": 2}]
+    replies.write_text(json.dumps(scripted))
+    command = [sys.executable, "-m", "trio_chatsse", "serve", "--port", "0", "--replies"]
+    async with trio.open_nursery() as nursery:
+        process = await nursery.start(
+            functools.partial(
+                trio.run_process, [*command, str(replies)], stdout=subprocess.PIPE, check=False
+            )
+        )
+        try:
+            assert process.stdout is not None
+            with trio.fail_after(TIMEOUT):
+                first = b""
+                while b"\n" not in first:
+                    first += await process.stdout.receive_some(4096)
+            base_url = first.split(b"\n")[0].split()[-1].decode()
+            assert base_url.startswith("http://127.0.0.1:")
+            one = await run_cli("chat", "hi", "--base-url", base_url)
+            two = await run_cli("chat", "hi", "--base-url", base_url, "--api", "messages")
+            three = await run_cli("chat", "echo me", "--base-url", base_url, "--api", "responses")
+        finally:
+            process.terminate()
+    assert one.stdout.decode() == "Scripted hello!\n"
+    assert two.stdout.decode() == "Second reply.\n"
+    assert three.stdout.decode() == "You said: echo me\n"
+
+
+async def test_serve_refuses_replies_it_cannot_read(tmp_path: Path) -> None:
+    replies = tmp_path / "replies.json"
+    replies.write_text(json.dumps([{"txt": "typo"}]))
+    result = await run_cli("serve", "--replies", str(replies))
+    assert result.returncode == 2
+    assert "reply 1" in result.stderr.decode()
+    assert "txt" in result.stderr.decode()

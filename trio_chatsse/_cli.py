@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, TextIO
 import trio
 
 from . import __version__
-from ._cli_requests import UsageError, chat_request, messages_stream, responses_body
+from ._cli_requests import (
+    UsageError,
+    chat_request,
+    load_replies,
+    messages_stream,
+    responses_body,
+)
 from ._errors import ChatSSEError, HTTPStatusError, IdleTimeoutError, ProviderError
 from ._http import open_chat_stream, open_messages_stream, open_responses_stream
 from ._models import (
@@ -185,11 +191,34 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Start the embedded OpenAI-compatible server and stream scripted answers through "
             "the library: reasoning, text, a tool call whose arguments stream, the tool result "
-            "sent back, a Responses API answer, then a stalled server and a provider error, "
-            "both caught. No network, no API key."
+            "sent back, a Responses API answer, a Messages API answer, then a stalled server "
+            "and a provider error, both caught. No network, no API key."
         ),
     )
     demo.add_argument("--jsonl", action="store_true", help="print one JSON event per line")
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="run the embedded test server on a port, for `chat` or apps in any language",
+        description=(
+            "Run the embedded test server until Ctrl-C: POST /v1/chat/completions, "
+            "/v1/responses and /v1/messages (streamed and not), GET /v1/models. It answers "
+            "with the scripted replies of --replies in order, then echoes the last message."
+        ),
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="the address (default 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=_count(0), default=8000, help="the port (default 8000; 0: any free one)"
+    )
+    serve.add_argument(
+        "--replies",
+        type=argparse.FileType("r", encoding="utf-8"),
+        help=(
+            'a JSON list of replies, each the fields of trio_chatsse.testing.Reply: {"text": '
+            '"Hi", "reasoning": "...", "tool_calls": [{"name": "f", "arguments": "{}"}], '
+            '"stall": 5, "stall_after": 3, ...}'
+        ),
+    )
     chat = commands.add_parser(
         "chat",
         parents=[common],
@@ -295,12 +324,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "verbose", False):
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
     printer = Printer(
-        sys.stdout, sys.stderr, jsonl=args.jsonl, reasoning=getattr(args, "reasoning", True)
+        sys.stdout,
+        sys.stderr,
+        jsonl=getattr(args, "jsonl", False),
+        reasoning=getattr(args, "reasoning", True),
     )
     try:
         new_client = client_factory(getattr(args, "http_client", None))
         if args.command == "demo":
             trio.run(run_demo, printer, new_client)
+        elif args.command == "serve":
+            replies = load_replies(args.replies) if args.replies else []
+            trio.run(run_server, args.host, args.port, replies)
         else:
             request = chat_request(args, sys.stdin)
             trio.run(run_chat, args, request, printer, new_client)
@@ -386,6 +421,15 @@ DEMO_TOOLS = [
         },
     }
 ]
+
+
+async def run_server(host: str, port: int, replies: list[Reply]) -> None:
+    """Serve until interrupted, saying where on standard output."""
+    async with open_chat_server(*replies, host=host, port=port) as server:
+        base_url = f"http://{host}:{server.port}/v1"
+        print(f"# trio-chatsse test server at {base_url}", flush=True)
+        print(f"# try: trio-chatsse chat --base-url {base_url} 'Hello'", flush=True)
+        await trio.sleep_forever()
 
 
 async def run_demo(printer: Printer, new_client: Callable[..., HTTPClient]) -> None:

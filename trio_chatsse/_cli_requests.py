@@ -9,12 +9,20 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, TextIO
 
 from ._http import open_messages_stream
+from .testing import Reply, ScriptedToolCall
 
 if TYPE_CHECKING:
     from ._chat_stream import ChatStream
     from ._clients import HTTPClient
 
-__all__ = ["UsageError", "chat_request", "load_tools", "messages_stream", "responses_body"]
+__all__ = [
+    "UsageError",
+    "chat_request",
+    "load_replies",
+    "load_tools",
+    "messages_stream",
+    "responses_body",
+]
 
 
 class UsageError(Exception):
@@ -127,3 +135,25 @@ def responses_body(extra: dict[str, object]) -> dict[str, object]:
             for t in tools
         ]
     return body
+
+
+def load_replies(file: TextIO) -> list[Reply]:
+    """``serve``'s scripted replies: a JSON list of objects with the fields of
+    :class:`~trio_chatsse.testing.Reply` (``tool_calls`` as objects with those of
+    :class:`~trio_chatsse.testing.ScriptedToolCall`)."""
+    try:
+        entries = json.load(file)
+    except ValueError as exc:
+        raise UsageError(f"--replies: {file.name} is not JSON: {exc}") from exc
+    finally:
+        file.close()
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise UsageError(f"--replies: {file.name} must hold a list of reply objects")
+    replies = []
+    for number, entry in enumerate(entries, 1):
+        try:
+            calls = [ScriptedToolCall(**call) for call in entry.pop("tool_calls", [])]
+            replies.append(Reply(**entry, tool_calls=calls))
+        except TypeError as exc:
+            raise UsageError(f"--replies: reply {number}: {exc}") from exc
+    return replies
