@@ -307,8 +307,9 @@ async def test_chat_jsonl_ends_with_the_error_record(chat_server: ChatServer) ->
     chat_server.push(Reply(text="partial", error={"message": "boom"}, error_after=2))
     result = await run_cli("chat", "hi", "--base-url", chat_server.base_url, "--jsonl")
     assert result.returncode == 1
-    last = json.loads(result.stdout.decode().splitlines()[-1])
-    assert last == {"type": "error", "error": "ProviderError", "message": "boom"}
+    raw = result.stdout.decode().splitlines()[-1]
+    assert json.loads(raw) == {"type": "error", "error": "ProviderError", "message": "boom"}
+    assert raw == '{"type":"error","error":"ProviderError","message":"boom"}'  # as events are
 
 
 async def test_an_error_after_partial_text_gets_a_line_of_its_own(chat_server: ChatServer) -> None:

@@ -153,7 +153,7 @@ class Printer:
         partial text before it."""
         if self.jsonl:
             record = {"type": "error", "error": type(exc).__name__, "message": exc.message}
-            self.out.write(json.dumps(record) + "\n")
+            self.out.write(json.dumps(record, separators=(",", ":")) + "\n")  # as events are
             self.out.flush()
         self._end_reasoning()
         self._newline()
