@@ -63,35 +63,14 @@ def pieces() -> dict[str, float]:
         for piece in body:
             decoder.feed(piece)
 
-    def decode_and_parse() -> None:
-        decoder = trio_chatsse.SSEDecoder()
-        parser = trio_chatsse.ChatChunkParser()
-        for piece in body:
-            for sse in decoder.feed(piece):
-                if isinstance(sse, trio_chatsse.ServerSentEvent):
-                    parser.feed(sse.data, sse.event)
-
     responses, _ = responses_payloads("text", 200)
     responses_body = _sse_body(responses, events=True, done=False)
-
-    def responses_all() -> None:
-        decoder = trio_chatsse.SSEDecoder()
-        parser = trio_chatsse.ResponsesEventParser()
-        for piece in responses_body:
-            for sse in decoder.feed(piece):
-                if isinstance(sse, trio_chatsse.ServerSentEvent):
-                    parser.feed(sse.data, sse.event)
 
     messages, _ = messages_payloads("text", 200)
     messages_body = _sse_body(messages, events=True, done=False)
 
-    def messages_all() -> None:
-        decoder = trio_chatsse.SSEDecoder()
-        parser = trio_chatsse.MessagesEventParser()
-        for piece in messages_body:
-            for sse in decoder.feed(piece):
-                if isinstance(sse, trio_chatsse.ServerSentEvent):
-                    parser.feed(sse.data, sse.event)
+    def per_event(events: list[bytes], parser_name: str) -> float:
+        return best(_pipeline(trio_chatsse, events, parser_name), 200) / len(events)
 
     async def scope_enter_exit() -> float:
         def body() -> None:
@@ -124,9 +103,11 @@ def pieces() -> dict[str, float]:
             lambda: build({"delta": "Hi"}), 20_000
         ),
         "SSE decoder, per chat chunk": best(decode_all, 200) / len(body),
-        "SSE decoder + chat parser, per chat chunk": best(decode_and_parse, 200) / len(body),
-        "SSE decoder + Responses parser, per event": best(responses_all, 200) / len(responses_body),
-        "SSE decoder + Messages parser, per event": best(messages_all, 200) / len(messages_body),
+        "SSE decoder + chat parser, per chat chunk": per_event(body, "ChatChunkParser"),
+        "SSE decoder + Responses parser, per event": per_event(
+            responses_body, "ResponsesEventParser"
+        ),
+        "SSE decoder + Messages parser, per event": per_event(messages_body, "MessagesEventParser"),
         "trio.move_on_after enter + exit": trio.run(scope_enter_exit),
         "moving a cancel scope's deadline": trio.run(deadline_move),
     }

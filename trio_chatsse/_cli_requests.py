@@ -73,12 +73,7 @@ def chat_request(
 
 def load_tools(file: TextIO) -> list[object]:
     """Tools from a JSON file: a list of ``tools`` entries, or of bare function definitions."""
-    try:
-        tools = json.load(file)
-    except ValueError as exc:
-        raise UsageError(f"--tools: {file.name} is not JSON: {exc}") from exc
-    finally:
-        file.close()
+    tools = _json_file(file, "--tools")
     if isinstance(tools, dict):
         tools = [tools]
     if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
@@ -141,12 +136,7 @@ def load_replies(file: TextIO) -> list[Reply]:
     """``serve``'s scripted replies: a JSON list of objects with the fields of
     :class:`~trio_chatsse.testing.Reply` (``tool_calls`` as objects with those of
     :class:`~trio_chatsse.testing.ScriptedToolCall`)."""
-    try:
-        entries = json.load(file)
-    except ValueError as exc:
-        raise UsageError(f"--replies: {file.name} is not JSON: {exc}") from exc
-    finally:
-        file.close()
+    entries = _json_file(file, "--replies")
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise UsageError(f"--replies: {file.name} must hold a list of reply objects")
     replies = []
@@ -157,3 +147,13 @@ def load_replies(file: TextIO) -> list[Reply]:
         except TypeError as exc:
             raise UsageError(f"--replies: reply {number}: {exc}") from exc
     return replies
+
+
+def _json_file(file: TextIO, option: str) -> object:
+    """The JSON of an option's file, closed after; a usage error when it is not JSON."""
+    try:
+        return json.load(file)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {file.name} is not JSON: {exc}") from exc
+    finally:
+        file.close()
