@@ -1,4 +1,7 @@
-"""Share one httpx2 client between the openai SDK and trio_chatsse."""
+"""Share one httpx2 client between the openai SDK and trio_chatsse.
+
+Needs ``pip install openai "trio-chatsse[httpx2]"``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Trace and measure streams with OpenTelemetry (pip install "trio-chatsse[otel]")."""
+"""Trace and measure streams with OpenTelemetry.
+
+Needs ``pip install "trio-chatsse[otel]" opentelemetry-sdk``: the extra brings the
+OpenTelemetry API, which the library uses; the SDK is your application's choice of exporter.
+"""
 
 from __future__ import annotations
 
