@@ -1,11 +1,31 @@
-"""The item table of the Responses API parser: an output item being streamed, and the small
-readers of event fields it uses. Pure: no trio, no I/O."""
+"""The tables of the Responses API parser: an output item being streamed, the events with
+nothing to add, and the small readers of event fields it uses. Pure: no trio, no I/O."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["KINDS", "Kind", "StreamedItem", "index_of", "nonempty_str", "parts_of"]
+from ._errors import StreamError
+from ._models import (
+    Event,
+    OutputTextDelta,
+    ReasoningContentDelta,
+    ReasoningSummaryTextDelta,
+    RefusalDelta,
+)
+
+__all__ = [
+    "KINDS",
+    "QUIET_EVENTS",
+    "Kind",
+    "StreamedItem",
+    "calls_in",
+    "index_of",
+    "nonempty_str",
+    "part_delta",
+    "parts_of",
+    "sequence_break",
+]
 
 Kind = Literal["message", "reasoning", "function_call", "skipped"]
 KINDS: frozenset[str] = frozenset({"message", "reasoning", "function_call"})
@@ -64,3 +84,58 @@ def index_of(payload: dict[str, object], key: str) -> int:
 
 def nonempty_str(value: object) -> str | None:
     return value if type(value) is str and value else None
+
+
+#: Events with nothing to add to what the deltas and done items carry.
+QUIET_EVENTS = frozenset(
+    {
+        "response.content_part.added",
+        "response.content_part.done",
+        "response.output_text.done",
+        "response.refusal.done",
+        "response.reasoning_text.done",
+        "response.reasoning_summary_part.added",
+        "response.reasoning_summary_part.done",
+        "response.reasoning_summary_text.done",
+        "keepalive",
+    }
+)
+
+
+def calls_in(response: object) -> bool:
+    """Whether a whole response's output holds a function call (a resumed stream may have
+    started after the calls went out)."""
+    output = response.get("output") if type(response) is dict else None
+    return any(item.get("type") == "function_call" for item in parts_of(output))
+
+
+def sequence_break(
+    last: int, number: int, resumable: bool, response_id: str
+) -> tuple[bool, StreamError | None]:
+    """What an event out of sequence means: (skip it?, the stream's error).
+
+    A resumed stream repeats what the cut overlapped (skipped) and must not leave a gap (an
+    error); any other stream goes on: trimmed and proxied streams renumber while their content
+    is whole, and dropping an event for its number would lose text.
+    """
+    if not resumable:
+        return False, None
+    if number <= last:
+        return True, None
+    gap = f"{last + 1} to {number - 1}"
+    return True, StreamError(
+        f"the resumed stream of {response_id or 'the response'} skipped events {gap}"
+    )
+
+
+def part_delta(part: tuple[str, int], text: str, output_index: int) -> Event:
+    """The delta event of a part's text: ``part`` is (``text`` | ``refusal`` | ``summary`` |
+    ``reasoning``, its index in the item)."""
+    kind, index = part
+    if kind == "text":
+        return OutputTextDelta(delta=text, output_index=output_index)
+    if kind == "refusal":
+        return RefusalDelta(delta=text, output_index=output_index)
+    if kind == "summary":
+        return ReasoningSummaryTextDelta(delta=text, summary_index=index, output_index=output_index)
+    return ReasoningContentDelta(delta=text, content_index=index, output_index=output_index)

@@ -63,7 +63,18 @@ from ._models import (
     constructor,
 )
 from ._parsers import ParserCore, ParserState
-from ._response_items import KINDS, Kind, StreamedItem, index_of, nonempty_str, parts_of
+from ._response_items import (
+    KINDS,
+    QUIET_EVENTS,
+    Kind,
+    StreamedItem,
+    calls_in,
+    index_of,
+    nonempty_str,
+    part_delta,
+    parts_of,
+    sequence_break,
+)
 from ._wire import (
     arguments_are_whole,
     error_from_object,
@@ -81,21 +92,6 @@ _reasoning_delta = constructor(ReasoningContentDelta)
 _arguments_delta = constructor(FunctionCallArgumentsDelta)
 
 _STREAMING = ParserState.STREAMING
-
-#: Events with nothing to add to what the deltas and done items carry.
-_QUIET = frozenset(
-    {
-        "response.content_part.added",
-        "response.content_part.done",
-        "response.output_text.done",
-        "response.refusal.done",
-        "response.reasoning_text.done",
-        "response.reasoning_summary_part.added",
-        "response.reasoning_summary_part.done",
-        "response.reasoning_summary_text.done",
-        "keepalive",
-    }
-)
 
 
 class ResponsesEventParser(ParserCore):
@@ -154,16 +150,13 @@ class ResponsesEventParser(ParserCore):
         number = payload.get("sequence_number")
         if type(number) is int:
             last = self._last_sequence
-            if last is not None and number != last + 1:
-                if self.resumable:
-                    self._on_resumed_out_of_order(last, number)
-                    return
-                self._on_sequence_gap(last, number)
+            if last is not None and number != last + 1 and self._out_of_order(last, number):
+                return
             self._last_sequence = number
         handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, payload)
-        elif kind not in _QUIET:
+        elif kind not in QUIET_EVENTS:
             logger.debug("skipping a Responses event of type %r", kind[:80])
 
     def _on_done(self) -> list[Event]:
@@ -369,19 +362,7 @@ class ResponsesEventParser(ParserCore):
         """Text a done item holds that no delta carried comes out as one delta first."""
         if not text or part in item.parts or item.started_before:
             return
-        kind, index = part
-        if kind == "text":
-            self._out.append(OutputTextDelta(delta=text, output_index=item.index))
-        elif kind == "refusal":
-            self._out.append(RefusalDelta(delta=text, output_index=item.index))
-        elif kind == "summary":
-            self._out.append(
-                ReasoningSummaryTextDelta(delta=text, summary_index=index, output_index=item.index)
-            )
-        else:
-            self._out.append(
-                ReasoningContentDelta(delta=text, content_index=index, output_index=item.index)
-            )
+        self._out.append(part_delta(part, text, item.index))
         item.parts[part] = [text]
 
     # -- deltas -------------------------------------------------------------------------------
@@ -508,7 +489,7 @@ class ResponsesEventParser(ParserCore):
             raw_usage = response.get("usage")
             if type(raw_usage) is dict:
                 usage = usage_from_object(raw_usage)
-        calls = self._calls_out or (self._resumed_midway and _calls_in(response))
+        calls = self._calls_out or (self._resumed_midway and calls_in(response))
         finish = "tool_calls" if calls else reason
         self._out.append(
             Completed(response_id=self._response_id, token_usage=usage, finish_reason=finish)
@@ -529,16 +510,6 @@ class ResponsesEventParser(ParserCore):
         error = payload.get("error")
         self._fail(error_from_object(error if type(error) is dict else payload))
 
-    def _on_resumed_out_of_order(self, last: int, number: int) -> None:
-        if number <= last:  # already read: a resumed stream repeats what the cut overlapped
-            return
-        self._fail(
-            StreamError(
-                f"the resumed stream of {self._response_id or 'the response'} skipped events "
-                f"{last + 1} to {number - 1}"
-            )
-        )
-
     @property
     def response_id(self) -> str:
         """The response's id, once the stream said it (``""`` before)."""
@@ -549,21 +520,18 @@ class ResponsesEventParser(ParserCore):
         """The ``sequence_number`` of the last event read, if the events carry one."""
         return self._last_sequence
 
-    def _on_sequence_gap(self, last: int, number: int) -> None:
-        if not self._sequence_logged:
+    def _out_of_order(self, last: int, number: int) -> bool:
+        skip, error = sequence_break(last, number, self.resumable, self._response_id)
+        if error is not None:
+            self._fail(error)
+        elif not skip and not self._sequence_logged:
             self._sequence_logged = True
             logger.debug(
                 "sequence_number went from %d to %d (a trimmed or proxied stream); carrying on",
                 last,
                 number,
             )
-
-
-def _calls_in(response: object) -> bool:
-    """Whether a whole response's output holds a function call (a resumed stream may have
-    started after the calls went out)."""
-    output = response.get("output") if type(response) is dict else None
-    return any(item.get("type") == "function_call" for item in parts_of(output))
+        return skip
 
 
 _Handler = Callable[[ResponsesEventParser, dict[str, object]], None]
