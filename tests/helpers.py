@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -14,13 +15,17 @@ import trio
 from trio_chatsse import (
     ChatChunkParser,
     ChatSSEError,
+    ChatStream,
     Event,
     MessagesEventParser,
     ParserState,
     ResponsesEventParser,
     ServerSentEvent,
     SSEDecoder,
+    open_chat_stream,
     open_event_stream,
+    open_messages_stream,
+    open_responses_stream,
 )
 from trio_chatsse.testing import sse_body
 
@@ -197,3 +202,15 @@ def busy_connections(client: HTTPClient) -> list[object]:
         for c in client._transport._pool.connections  # type: ignore[union-attr]  # private pool
         if not (c.is_idle() or c.is_closed())
     ]
+
+
+def open_stream(
+    http: HTTPClient, api: str, **options: object
+) -> AbstractAsyncContextManager[ChatStream[Any]]:
+    """Open a stream of ``api`` with a one-message request and ``options``."""
+    messages = [{"role": "user", "content": "hi"}]
+    if api == "messages":
+        return open_messages_stream(http, model="m", messages=messages, max_tokens=99, **options)  # type: ignore[arg-type]  # test options
+    if api == "responses":
+        return open_responses_stream(http, model="m", input="hi", **options)  # type: ignore[arg-type]  # test options
+    return open_chat_stream(http, model="m", messages=messages, **options)  # type: ignore[arg-type]  # test options

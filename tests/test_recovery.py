@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 
 import pytest
 import trio
@@ -26,15 +25,12 @@ from trio_chatsse import (
     RateLimitError,
     ReadOutcome,
     StreamError,
-    open_chat_stream,
-    open_messages_stream,
-    open_responses_stream,
 )
 from trio_chatsse._recovery import retryable_before_content
 from trio_chatsse.testing import ChatServer, Reply
 
 from .conftest import TaskTracker
-from .helpers import HTTPClient, busy_connections
+from .helpers import HTTPClient, busy_connections, open_stream
 
 TEXT = "The quick brown fox jumps over the lazy dog."
 REPLY = Reply(text=TEXT, reasoning="Think first.", fragment_size=5)
@@ -43,17 +39,6 @@ REPLY = Reply(text=TEXT, reasoning="Think first.", fragment_size=5)
 #: thinking block's start (Messages).
 BEFORE_CONTENT = {"chat": 1, "responses": 4, "messages": 3}
 OVERLOADED = {"type": "overloaded_error", "message": "Overloaded"}
-
-
-def open_stream(
-    http: HTTPClient, api: str, **options: object
-) -> AbstractAsyncContextManager[ChatStream]:
-    messages = [{"role": "user", "content": "hi"}]
-    if api == "messages":
-        return open_messages_stream(http, model="m", messages=messages, max_tokens=99, **options)  # type: ignore[arg-type]  # test options
-    if api == "responses":
-        return open_responses_stream(http, model="m", input="hi", **options)  # type: ignore[arg-type]  # test options
-    return open_chat_stream(http, model="m", messages=messages, **options)  # type: ignore[arg-type]  # test options
 
 
 async def collect(

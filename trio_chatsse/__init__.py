@@ -45,6 +45,10 @@ from ._models import (
     TokenUsage,
 )
 
+# Structured output
+from ._schema import strict_json_schema
+from ._structured import partial_model
+
 # Agent loops
 from ._turns import (
     ReasoningPolicy,
@@ -65,6 +69,8 @@ from ._errors import (
     HTTPRateLimitError,
     HTTPStatusError,
     IdleTimeoutError,
+    OutputRefusedError,
+    OutputValidationError,
     ProviderError,
     RateLimitError,
     ResumeError,
@@ -118,6 +124,9 @@ __all__ = [
     "ReasoningDetail",
     "TokenUsage",
     "Item",
+    # Structured output
+    "partial_model",
+    "strict_json_schema",
     # Agent loops
     "assistant_message",
     "input_items",
@@ -137,6 +146,8 @@ __all__ = [
     "EventTooLargeError",
     "IdleTimeoutError",
     "FirstByteTimeoutError",
+    "OutputValidationError",
+    "OutputRefusedError",
     "REQUEST_ID_HEADERS",
     # The pure layers
     "SSEDecoder",

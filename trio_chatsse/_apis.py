@@ -58,12 +58,32 @@ class WireAPISpec:
     #: The assistant message of a response in this API's form, for the next request:
     #: ``(items, reasoning policy, reasoning field)``.
     assistant_message: Callable[[list[Item], ReasoningPolicy, str | None], dict[str, object]]
+    #: The request fields that ask for structured output: ``(name, schema, strict)``.
+    output_format: Callable[[str, dict[str, object], bool], dict[str, object]]
     #: Headers sent unless the client or the caller sets them.
     default_headers: Mapping[str, str] = field(default_factory=dict)
 
     def token_limit_set(self, body: Mapping[str, object]) -> bool:
         """Whether ``body`` sets a token limit."""
         return any(body.get(key) is not None for key in self.token_limit_fields)
+
+
+def _chat_format(name: str, schema: dict[str, object], strict: bool) -> dict[str, object]:
+    json_schema = {"name": name, "schema": schema, "strict": strict}
+    return {"response_format": {"type": "json_schema", "json_schema": json_schema}}
+
+
+def _responses_format(name: str, schema: dict[str, object], strict: bool) -> dict[str, object]:
+    return {
+        "text": {
+            "format": {"type": "json_schema", "name": name, "schema": schema, "strict": strict}
+        }
+    }
+
+
+def _messages_format(name: str, schema: dict[str, object], strict: bool) -> dict[str, object]:
+    # The GA form (no beta header); the API has no strict flag: its schemas are always strict.
+    return {"output_config": {"format": {"type": "json_schema", "schema": schema}}}
 
 
 def _chat_parser(options: ParserOptions) -> EventParser:
@@ -108,6 +128,7 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
             whole_answer_as_sse=completion_as_sse,
             token_limit_fields=("max_tokens", "max_completion_tokens"),
             assistant_message=_chat_turn,
+            output_format=_chat_format,
         ),
         WireAPISpec(
             name="responses",
@@ -116,6 +137,7 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
             whole_answer_as_sse=response_as_sse,
             token_limit_fields=("max_output_tokens",),
             assistant_message=_chat_turn,
+            output_format=_responses_format,
         ),
         WireAPISpec(
             name="messages",
@@ -125,6 +147,7 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
             # max_tokens is required, so a max_tokens stop is always the caller's own limit.
             token_limit_fields=(),
             assistant_message=_messages_turn,
+            output_format=_messages_format,
             default_headers={"anthropic-version": "2023-06-01"},
         ),
     )

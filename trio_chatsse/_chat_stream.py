@@ -7,12 +7,23 @@ next turn of an agent loop.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple, final
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, final
 
 import trio
 
 from ._errors import StreamError
-from ._models import Completed, Event, FunctionCall, Message, OutputItemDone, OutputText, TokenUsage
+from ._models import (
+    Completed,
+    Event,
+    FunctionCall,
+    Message,
+    OutputItemDone,
+    OutputText,
+    OutputTextDelta,
+    TokenUsage,
+)
+from ._structured import OutputT, PartialReader
 from ._telemetry import StreamStats
 from ._turns import ReasoningPolicy, input_items
 
@@ -21,6 +32,7 @@ if TYPE_CHECKING:
     from ._clients import HTTPResponse
     from ._models import Item
     from ._parsers import EventParser
+    from ._structured import OutputSpec
 
 __all__ = ["ChatStream", "ResponseCursor"]
 
@@ -34,7 +46,7 @@ class ResponseCursor(NamedTuple):
 
 
 @final
-class ChatStream:
+class ChatStream(Generic[OutputT]):
     """The events of one response, in order: ``async for event in stream``.
 
     Yielded by :func:`~trio_chatsse.open_chat_stream`,
@@ -43,6 +55,10 @@ class ChatStream:
     at the point where it happened, after every event that came before it. The done items
     and the :class:`~trio_chatsse.Completed` event are also kept here as they pass, so after
     the loop (or after :meth:`final`) the whole answer can be read back.
+
+    A stream opened with ``output_type=M`` is a ``ChatStream[M]``: :meth:`partial_output`
+    and :meth:`partial_outputs` show the typed output while it is written, and
+    :meth:`final_output` returns the validated ``M``.
     """
 
     def __init__(
@@ -51,6 +67,7 @@ class ChatStream:
         response: HTTPResponse | None,
         api: WireAPISpec,
         parser: EventParser,
+        output: OutputSpec[OutputT] | None = None,
     ) -> None:
         self._receive = receive
         self._api = api
@@ -62,6 +79,11 @@ class ChatStream:
         self._checkpoints: list[tuple[int, int]] | None = None
         self._error: BaseException | None = None
         self._output: list[Item] = []
+        self._output_spec = output
+        #: The text deltas received, kept only for an ``output_type``'s partials.
+        self._text_parts: list[str] | None = None if output is None else []
+        self._partials: PartialReader[OutputT] | None = None
+        self._result: OutputT | None = None
         #: The HTTP response, an ``httpx.Response`` or an ``httpx2.Response`` (its status, and
         #: headers such as a request id); ``None`` for :func:`open_event_stream`.
         self.response = response
@@ -91,12 +113,18 @@ class ChatStream:
                 "this stream was closed when its `async with` block ended: iterate it inside "
                 "the block (after it, read stream.output, stream.text or stream.completed)"
             ) from None
+        self._take(event)
+        return event
+
+    def _take(self, event: Event) -> None:
+        """Keep what the stream keeps of an event the consumer received."""
         self._received += 1
         if event.__class__ is OutputItemDone:
             self._output.append(event.item)
         elif event.__class__ is Completed:
             self.completed = event
-        return event
+        elif event.__class__ is OutputTextDelta and self._text_parts is not None:
+            self._text_parts.append(event.delta)
 
     def _raise_end(self) -> None:
         if self._error is not None:
@@ -115,6 +143,76 @@ class ChatStream:
         if self.completed is None:
             raise StreamError("the stream ended without a Completed event")
         return self.completed
+
+    def partial_output(self) -> Any:
+        """The structured output as far as it has been received: ``None`` before its first
+        ``{``, then an instance of the partial form of ``output_type`` (each field ``None``
+        until it arrives; see the guide's "Structured output"), then, once the JSON is whole
+        and valid, an instance of ``output_type`` itself.
+
+        Cheap to call often: each call reads only the text received since the last one, and
+        a stream whose partial is never asked for reads nothing. A field, once complete, never
+        changes; a string being written only grows; the model's validators run on complete
+        objects only. It follows the events your loop (or :meth:`partial_outputs`) received.
+
+        Raises:
+            RuntimeError: The stream was opened without ``output_type``.
+        """
+        if self._text_parts is None or self._output_spec is None:
+            raise RuntimeError("partial_output() needs a stream opened with output_type=")
+        if self._partials is None:
+            self._partials = PartialReader(self._output_spec)
+        return self._partials.partial(self._text_parts)
+
+    async def partial_outputs(self) -> AsyncIterator[Any]:
+        """Read the stream, yielding the :meth:`partial_output` each time it changed.
+
+        It reads the events itself (use it instead of ``async for event in stream``; the
+        done items and ``Completed`` are kept as usual) and never falls behind: when your
+        loop body was slow, the events that came meanwhile are read at once and you get one
+        partial, the latest. The last one yielded is the whole output once it is valid; then
+        call :meth:`final_output` for the result or its error.
+
+        Raises:
+            ChatSSEError: Whatever error the stream raises, after the partials before it.
+            RuntimeError: The stream was opened without ``output_type``.
+        """
+        last: Any = self.partial_output()
+        if last is not None:
+            yield last
+        while True:
+            try:
+                await self.__anext__()
+            except StopAsyncIteration:
+                return
+            while True:
+                try:
+                    event = self._receive.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+                self._take(event)
+            partial = self.partial_output()
+            if partial != last:
+                last = partial
+                yield partial
+
+    async def final_output(self) -> OutputT:
+        """Read the rest of the stream and return its output, validated as ``output_type``.
+
+        Raises:
+            OutputValidationError: The text is not JSON, fails validation (``errors`` holds
+                pydantic's errors), was cut at the token limit, or is missing.
+            OutputRefusedError: The model refused.
+            ChatSSEError: Whatever error the rest of the stream raises.
+            RuntimeError: The stream was opened without ``output_type``.
+        """
+        spec = self._output_spec
+        if spec is None:
+            raise RuntimeError("final_output() needs a stream opened with output_type=")
+        if self._result is None:
+            completed = await self.final()
+            self._result = spec.result(self._output, completed.finish_reason)
+        return self._result
 
     @property
     def cursor(self) -> ResponseCursor | None:

@@ -14,6 +14,8 @@ openai-python's ``APIStatusError`` does, and always finds a ``status_code``.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ChatSSEError",
     "ContextWindowExceeded",
@@ -23,6 +25,8 @@ __all__ = [
     "HTTPRateLimitError",
     "HTTPStatusError",
     "IdleTimeoutError",
+    "OutputRefusedError",
+    "OutputValidationError",
     "ProviderError",
     "RateLimitError",
     "ResumeError",
@@ -292,3 +296,51 @@ class FirstByteTimeoutError(IdleTimeoutError):
     An :class:`IdleTimeoutError`, so that one ``except`` catches every silence;
     ``idle_timeout`` holds the first-byte limit that passed.
     """
+
+
+class OutputValidationError(ChatSSEError):
+    """The answer of a stream with ``output_type`` is not a valid instance of that type: not
+    JSON, JSON that fails validation, cut at the token limit, or no text at all.
+
+    Raised by :meth:`~trio_chatsse.ChatStream.final_output`, after every event of the stream.
+
+    Attributes:
+        text: The answer's text, whole.
+        errors: pydantic's errors (``ValidationError.errors()``), empty when the text was cut
+            or missing.
+        truncated: The answer ended at the token limit (``finish_reason: "length"``).
+    """
+
+    def __init__(
+        self,
+        text: str,
+        errors: list[Any],
+        *,
+        truncated: bool = False,
+        tool_calls: int = 0,
+    ) -> None:
+        if truncated:
+            why = "the answer was cut at the token limit (finish_reason 'length')"
+        elif not text:
+            why = f"the answer has no text ({tool_calls} tool call(s) instead)"
+        else:
+            first = errors[0] if errors else {}
+            where = ".".join(str(p) for p in first.get("loc", ())) or "the root"
+            why = f"{len(errors)} validation error(s); first at {where}: {first.get('msg', '')}"
+        super().__init__(f"the structured output is not valid: {why}")
+        self.text = text
+        self.errors = errors
+        self.truncated = truncated
+
+
+class OutputRefusedError(ChatSSEError):
+    """The model refused to write the structured output (a ``refusal`` part, or a stop for
+    refusal or a content filter).
+
+    Attributes:
+        refusal: The refusal's text (possibly empty).
+    """
+
+    def __init__(self, refusal: str) -> None:
+        super().__init__(f"the model refused: {quote_body(refusal) or '(no reason given)'}")
+        self.refusal = refusal

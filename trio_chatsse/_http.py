@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._apis import ParserOptions, WireAPISpec, wire_api
 from ._arguments import message_list, tool_choice_for, tools_for
@@ -25,6 +25,7 @@ from ._errors import HTTPStatusError
 from ._sender import Sender
 from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._stream import require_trio, run_stream
+from ._structured import OutputSpec, OutputT, output_spec
 from ._telemetry import StreamTelemetry
 from ._timeouts import ResponseWait, check_stream_args
 from ._tool_calls import ToolCallsOnStop
@@ -42,8 +43,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Statuses retried (before the first byte of the body) when ``max_retries`` allows.
 
 
 @asynccontextmanager
@@ -64,8 +63,10 @@ async def open_chat_stream(
     headers: Mapping[str, str] | None = None,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     telemetry: StreamTelemetry | None = None,
+    output_type: type[OutputT] | None = None,
+    output_strict: bool = True,
     **params: object,
-) -> AsyncGenerator[ChatStream, None]:
+) -> AsyncGenerator[ChatStream[OutputT], None]:
     """Stream one Chat Completions response as typed events.
 
     POSTs ``chat/completions`` (relative to the client's ``base_url``) with ``stream: true``,
@@ -117,6 +118,14 @@ async def open_chat_stream(
         headers: More headers for this request.
         max_event_size: The largest line or event accepted, in bytes.
         telemetry: Called once per read of the body; see :class:`~trio_chatsse.StreamTelemetry`.
+        output_type: A pydantic model class the answer must be JSON of (structured output):
+            its JSON schema is sent as ``response_format``, the stream is a
+            ``ChatStream[output_type]``, and :meth:`ChatStream.partial_output` and
+            :meth:`ChatStream.final_output` give it typed (see the guide's "Structured
+            output").
+        output_strict: Send the schema in strict mode (``"strict": true``, rewritten to the
+            strict subset: every property required, no extra keys). ``False`` sends
+            pydantic's schema as it is, for servers that reject strict schemas.
         **params: More request fields (``temperature``, ``max_tokens``, ...). When
             ``max_tokens`` or ``max_completion_tokens`` is set, ``finish_reason: "length"``
             is a normal end rather than :class:`~trio_chatsse.ContextWindowExceeded`.
@@ -139,6 +148,8 @@ async def open_chat_stream(
         TypeError: ``client`` is neither an ``httpx.AsyncClient`` nor an
             ``httpx2.AsyncClient``.
     """
+    api = wire_api("chat")
+    output = _output(api, output_type, output_strict)
     body = _request_body(
         {"model": model, "messages": message_list(messages), "stream": True},
         tools=None if tools is None else tools_for("chat", tools),
@@ -146,6 +157,7 @@ async def open_chat_stream(
         extra={"stream_options": {"include_usage": True}} if include_usage else {},
         params=params,
         extra_body=extra_body,
+        output=output,
     )
     settings = _Settings(
         idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry
@@ -153,7 +165,7 @@ async def open_chat_stream(
     options = ParserOptions(
         stream_tool_arguments=stream_tool_arguments, tool_calls_on_stop=tool_calls_on_stop
     )
-    async with _open_stream(client, wire_api("chat"), body, options, settings) as stream:
+    async with _open_stream(client, api, body, options, settings, output) as stream:
         yield stream
 
 
@@ -177,8 +189,10 @@ async def open_responses_stream(
     background: bool = False,
     max_resumes: int = 5,
     cancel_on_exit: bool = True,
+    output_type: type[OutputT] | None = None,
+    output_strict: bool = True,
     **params: object,
-) -> AsyncGenerator[ChatStream, None]:
+) -> AsyncGenerator[ChatStream[OutputT], None]:
     """Stream one Responses API response as the same typed events.
 
     The Responses API counterpart of :func:`~trio_chatsse.open_chat_stream`, with the same
@@ -223,6 +237,9 @@ async def open_responses_stream(
         cancel_on_exit: Cancel a background response that you leave before its end (a
             ``break``, an exception, a cancellation): ``POST responses/{id}/cancel``, shielded
             and bounded in time. It would otherwise keep generating, and billing.
+        output_type: As for :func:`~trio_chatsse.open_chat_stream`; the schema is sent as
+            ``text.format`` (merged with a ``text`` you pass in ``params``).
+        output_strict: As for :func:`~trio_chatsse.open_chat_stream`.
         **params: More request fields (``reasoning``, ``include``, ``store``,
             ``max_output_tokens``...). With ``max_output_tokens`` set, a response left
             incomplete for that reason ends normally with ``finish_reason: "length"``.
@@ -245,6 +262,8 @@ async def open_responses_stream(
         "model": model,
         "input": input if isinstance(input, str) else message_list(input, "input"),
     }
+    api = wire_api("responses")
+    output = _output(api, output_type, output_strict)
     body = _request_body(
         {**first, "stream": True},
         tools=None if tools is None else tools_for("responses", tools),
@@ -252,6 +271,7 @@ async def open_responses_stream(
         extra={} if instructions is None else {"instructions": instructions},
         params={**({"background": True, "store": True} if background else {}), **params},
         extra_body=extra_body,
+        output=output,
     )
     settings = _Settings(
         idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry
@@ -260,7 +280,7 @@ async def open_responses_stream(
         raise ValueError(f"max_resumes must be 0 or more, not {max_resumes!r}")
     options = ParserOptions(stream_tool_arguments=stream_tool_arguments, resumable=background)
     plan = _Background(max_resumes, cancel_on_exit) if background else None
-    async with _open_stream(client, wire_api("responses"), body, options, settings, plan) as stream:
+    async with _open_stream(client, api, body, options, settings, output, plan) as stream:
         yield stream
 
 
@@ -283,8 +303,10 @@ async def open_messages_stream(
     headers: Mapping[str, str] | None = None,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     telemetry: StreamTelemetry | None = None,
+    output_type: type[OutputT] | None = None,
+    output_strict: bool = True,
     **params: object,
-) -> AsyncGenerator[ChatStream, None]:
+) -> AsyncGenerator[ChatStream[OutputT], None]:
     """Stream one Anthropic Messages API response as the same typed events.
 
     The Messages API counterpart of :func:`~trio_chatsse.open_chat_stream`, with the same
@@ -327,6 +349,10 @@ async def open_messages_stream(
         headers: More headers for this request (``anthropic-beta``...).
         max_event_size: The largest line or event accepted, in bytes.
         telemetry: Called once per read of the body; see :class:`~trio_chatsse.StreamTelemetry`.
+        output_type: As for :func:`~trio_chatsse.open_chat_stream`; the schema is sent as
+            ``output_config.format`` (the generally available form, no beta header).
+        output_strict: As for :func:`~trio_chatsse.open_chat_stream` (the API has no strict
+            flag; ``False`` sends pydantic's schema unchanged).
         **params: More request fields (``temperature``, ``stop_sequences``, ``metadata``...).
 
     Yields:
@@ -352,6 +378,8 @@ async def open_messages_stream(
         body["system"] = system if isinstance(system, str) else list(system)
     if thinking is not None:
         body["thinking"] = dict(thinking)
+    api = wire_api("messages")
+    output = _output(api, output_type, output_strict)
     body = _request_body(
         body,
         tools=None if tools is None else tools_for("messages", tools),
@@ -359,12 +387,13 @@ async def open_messages_stream(
         extra={},
         params=params,
         extra_body=extra_body,
+        output=output,
     )
     settings = _Settings(
         idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry
     )
     options = ParserOptions(stream_tool_arguments=stream_tool_arguments)
-    async with _open_stream(client, wire_api("messages"), body, options, settings) as stream:
+    async with _open_stream(client, api, body, options, settings, output) as stream:
         yield stream
 
 
@@ -392,8 +421,9 @@ async def _open_stream(
     body: dict[str, object],
     options: ParserOptions,
     settings: _Settings,
+    output: tuple[OutputSpec[OutputT], dict[str, object]] | None,
     background: _Background | None = None,
-) -> AsyncGenerator[ChatStream, None]:
+) -> AsyncGenerator[ChatStream[OutputT], None]:
     """Send the request (retrying what may be retried), check the body, run the shell."""
     require_trio(f"open_{api.name}_stream" if api.name != "chat" else "open_chat_stream")
     library = library_of(client)
@@ -405,7 +435,7 @@ async def _open_stream(
     sender = Sender(client, library, api, body, headers, settings.max_retries, wait, options)
     if background is not None:
         sender.resumer = Resumer(client, library, headers, wait, background.max_resumes)
-    stream: ChatStream | None = None
+    stream: ChatStream[OutputT] | None = None
     try:
         try:
             response = await sender.send()
@@ -429,6 +459,7 @@ async def _open_stream(
             first_byte=wait.first_byte,
             restart=sender.restart if settings.max_retries or background else None,
             retries=sender.retries,
+            output=None if output is None else output[0],
         ) as stream:
             yield stream
     finally:
@@ -448,11 +479,21 @@ class _Background:
     cancel_on_exit: bool
 
 
-async def _cancel_if_unfinished(resumer: Resumer, stream: ChatStream) -> None:
+async def _cancel_if_unfinished(resumer: Resumer, stream: ChatStream[Any]) -> None:
     """Cancel the response of a stream left before its ``Completed`` (shielded, bounded)."""
     cursor = stream.cursor
     if stream.completed is None and cursor is not None:
         await resumer.cancel(cursor.response_id)
+
+
+def _output(
+    api: WireAPISpec, output_type: type[OutputT] | None, strict: bool
+) -> tuple[OutputSpec[OutputT], dict[str, object]] | None:
+    """The spec of ``output_type`` and the request fields that ask for it."""
+    if output_type is None:
+        return None
+    spec = output_spec(output_type, strict=strict)
+    return spec, api.output_format(spec.name, spec.schema, strict)
 
 
 def _request_body(
@@ -463,13 +504,20 @@ def _request_body(
     extra: Mapping[str, object],
     params: Mapping[str, object],
     extra_body: Mapping[str, object] | None,
+    output: tuple[OutputSpec[Any], dict[str, object]] | None = None,
 ) -> dict[str, object]:
     body = {**first, **extra}
     if tools is not None:
         body["tools"] = list(tools)
     if tool_choice is not None:
         body["tool_choice"] = tool_choice
-    body.update(params)
+    if output is not None:
+        body.update(output[1])
+    for key, value in params.items():
+        # An object the output fields set too (the Responses API's ``text``) is merged.
+        base = body.get(key)
+        both = isinstance(base, Mapping) and isinstance(value, Mapping)
+        body[key] = {**base, **value} if both else value  # type: ignore[dict-item]
     if extra_body:
         body.update(extra_body)
     return body

@@ -41,6 +41,7 @@ from ._nursery import open_background_nursery
 from ._parsers import EventParser, ParserState
 from ._recovery import Attempt, Restart
 from ._sse import DEFAULT_MAX_EVENT_SIZE, Comment, SSEDecoder
+from ._structured import OutputSpec, OutputT, output_spec
 from ._telemetry import ReadOutcome, StreamTelemetry
 from ._timeouts import CLOSE_TIMEOUT, FirstByteDeadline, check_stream_args, idle_timeout_error
 from ._tool_calls import ToolCallsOnStop
@@ -394,7 +395,8 @@ async def open_event_stream(
     stream_tool_arguments: bool = False,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     telemetry: StreamTelemetry | None = None,
-) -> AsyncGenerator[ChatStream, None]:
+    output_type: type[OutputT] | None = None,
+) -> AsyncGenerator[ChatStream[OutputT], None]:
     """Run the event stream over any source of body bytes.
 
     This is :func:`~trio_chatsse.open_chat_stream` without the HTTP request: use it with
@@ -422,6 +424,9 @@ async def open_event_stream(
             :func:`~trio_chatsse.open_chat_stream`.
         max_event_size: The largest line or event accepted, in bytes.
         telemetry: Called once per read of the body; see :class:`StreamTelemetry`.
+        output_type: A pydantic model class the answer's text is JSON of, for
+            :meth:`ChatStream.partial_output` and :meth:`ChatStream.final_output` (a recorded
+            structured-output stream).
 
     Yields:
         The :class:`ChatStream` to iterate.
@@ -429,9 +434,11 @@ async def open_event_stream(
     Raises:
         ValueError: ``idle_timeout`` or ``max_event_size`` is not positive, or ``api`` is
             not one of the wire APIs (``"chat"``, ``"responses"``, ``"messages"``).
+        TypeError: ``output_type`` is not a pydantic model class.
     """
     require_trio("open_event_stream")
     check_stream_args(idle_timeout, max_event_size, first_byte_timeout)
+    output = None if output_type is None else output_spec(output_type, strict=False)
     spec = wire_api(api)
     parser = spec.new_parser(
         ParserOptions(
@@ -449,6 +456,7 @@ async def open_event_stream(
         max_event_size=max_event_size,
         telemetry=telemetry,
         first_byte=FirstByteDeadline.starting_now(first_byte_timeout),
+        output=output,
     ) as stream:
         yield stream
 
@@ -467,9 +475,10 @@ async def run_stream(
     first_byte: FirstByteDeadline | None = None,
     restart: Restart | None = None,
     retries: int = 0,
-) -> AsyncGenerator[ChatStream, None]:
+    output: OutputSpec[OutputT] | None = None,
+) -> AsyncGenerator[ChatStream[OutputT], None]:
     send, receive = trio.open_memory_channel[Event](CHANNEL_SIZE)
-    stream = ChatStream(receive, response, api, parser)
+    stream = ChatStream(receive, response, api, parser, output)
     if getattr(parser, "resumable", False):
         stream._checkpoints = []
     stream.stats.retries = retries

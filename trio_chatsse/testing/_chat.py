@@ -29,6 +29,7 @@ def chunks(script: Script, response_id: str) -> list[dict[str, object]]:
     out = [chunk({"role": "assistant", "content": ""})]
     out += [chunk(delta) for delta in _reasoning_deltas(script)]
     out += [chunk({"content": p}) for p in pieces(script.text, script.fragment_size)]
+    out += [chunk({"refusal": p}) for p in pieces(script.refusal, script.fragment_size)]
     for index, call in enumerate(script.tool_calls):
         first: dict[str, object] = {
             "index": index,
@@ -55,6 +56,8 @@ def chunks(script: Script, response_id: str) -> list[dict[str, object]]:
 def completion(script: Script, response_id: str) -> dict[str, object]:
     """The non-streamed ``chat.completion`` object of the same answer."""
     message: dict[str, object] = {"role": "assistant", "content": script.text or None}
+    if script.refusal:
+        message["refusal"] = script.refusal
     if script.reasoning:
         details = script.reasoning_details()
         if details is not None:

@@ -26,6 +26,8 @@ _STOP_REASONS = {
 
 
 def _stop_reason(script: Script) -> str:
+    if script.refusal:
+        return "refusal"
     finish = script.finish_reason or ("tool_calls" if script.tool_calls else "stop")
     return _STOP_REASONS.get(finish, finish)
 
@@ -46,8 +48,9 @@ def _blocks(script: Script) -> list[dict[str, object]]:
     if script.reasoning:
         thinking = {"type": "thinking", "thinking": script.reasoning}
         blocks.append({**thinking, "signature": script.signature()})
-    if script.text:
-        blocks.append({"type": "text", "text": script.text})
+    if script.text or script.refusal:
+        # The Messages API has no refusal block: a refusal is text, and the stop says so.
+        blocks.append({"type": "text", "text": script.text + script.refusal})
     for index, call in enumerate(script.tool_calls):
         blocks.append(
             {
@@ -103,7 +106,8 @@ def message_events(script: Script, message_id: str) -> list[dict[str, object]]:
             deltas.append({"type": "signature_delta", "signature": block["signature"]})
         elif kind == "text":
             start = {"type": "text", "text": ""}
-            deltas = [{"type": "text_delta", "text": p} for p in pieces(script.text, size)]
+            text = str(block["text"])
+            deltas = [{"type": "text_delta", "text": p} for p in pieces(text, size)]
         else:
             start = {**block, "input": {}}
             call = next(calls)

@@ -104,28 +104,48 @@ def _items(
             ]
 
         items.append((reasoning, reasoning_body))
-    if script.text:
+    if script.text or script.refusal:
         message_id = f"msg_{response_id}"
-        text_part = {"type": "output_text", "annotations": [], "text": script.text}
+        parts: list[tuple[dict[str, object], str, str]] = []  # (part, delta type, text)
+        if script.text:
+            text_part: dict[str, object] = {
+                "type": "output_text",
+                "annotations": [],
+                "text": script.text,
+            }
+            parts.append((text_part, "output_text", script.text))
+        if script.refusal:
+            parts.append(
+                ({"type": "refusal", "refusal": script.refusal}, "refusal", script.refusal)
+            )
         message: dict[str, object] = {
             "id": message_id,
             "type": "message",
             "status": "completed",
             "role": "assistant",
-            "content": [text_part],
+            "content": [part for part, _, _ in parts],
         }
 
         def message_body(index: int) -> list[dict[str, object]]:
-            where = {"item_id": message_id, "output_index": index, "content_index": 0}
-            return [
-                {"type": "response.content_part.added", **where, "part": {**text_part, "text": ""}},
-                *(
-                    {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []}
-                    for piece in pieces(script.text, size)
-                ),
-                {"type": "response.output_text.done", **where, "text": script.text},
-                {"type": "response.content_part.done", **where, "part": text_part},
-            ]
+            events: list[dict[str, object]] = []
+            for content_index, (part, kind, text) in enumerate(parts):
+                where = {
+                    "item_id": message_id,
+                    "output_index": index,
+                    "content_index": content_index,
+                }
+                field = "text" if kind == "output_text" else "refusal"
+                extra: dict[str, object] = {"logprobs": []} if kind == "output_text" else {}
+                events += [
+                    {"type": "response.content_part.added", **where, "part": {**part, field: ""}},
+                    *(
+                        {"type": f"response.{kind}.delta", **where, "delta": piece, **extra}
+                        for piece in pieces(text, size)
+                    ),
+                    {"type": f"response.{kind}.done", **where, field: text},
+                    {"type": "response.content_part.done", **where, "part": part},
+                ]
+            return events
 
         items.append((message, message_body))
     for position, call in enumerate(script.tool_calls):

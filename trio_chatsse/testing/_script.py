@@ -46,6 +46,9 @@ class Script:
     and llama.cpp send it), ``reasoning`` (Groq, Ollama), or ``reasoning_details``
     (OpenRouter's form: the text in ``reasoning`` and as ``reasoning.text`` pieces of
     ``reasoning_details``, with a ``signature`` on a last piece)."""
+    refusal: str = ""
+    """A refusal, streamed after the text: ``delta.refusal`` pieces (Chat Completions), a
+    ``refusal`` content part (Responses), text with ``stop_reason: "refusal"`` (Messages)."""
     tool_calls: Sequence[ScriptedToolCall] = ()
     """Tool calls, streamed after the text."""
     finish_reason: str | None = None
