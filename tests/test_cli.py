@@ -23,7 +23,7 @@ KEY = "sk-cli-SECRET-abcdef123456"
 
 
 async def run_cli(
-    *args: str, env: Mapping[str, str] | None = None, stdin: bytes = b""
+    *args: str, env: Mapping[str, str] | None = None, stdin: bytes = b"", cwd: Path | None = None
 ) -> subprocess.CompletedProcess[bytes]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     with trio.fail_after(TIMEOUT):
@@ -34,6 +34,7 @@ async def run_cli(
             capture_stderr=True,
             check=False,
             env={**clean, **(env or {})},
+            cwd=cwd,
         )
 
 
@@ -374,3 +375,69 @@ async def test_serve_refuses_replies_it_cannot_read(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "reply 1" in result.stderr.decode()
     assert "txt" in result.stderr.decode()
+
+
+MODELS = """
+from pydantic import BaseModel
+
+class Step(BaseModel):
+    title: str
+    minutes: int
+
+class Recipe(BaseModel):
+    name: str
+    steps: list[Step]
+
+class Scores(BaseModel):
+    scores: dict[str, int]
+"""
+
+
+async def test_chat_output_type_prints_the_validated_output_last(
+    chat_server: ChatServer, tmp_path: Path
+) -> None:
+    (tmp_path / "cli_models.py").write_text(MODELS)
+    answer = {"name": "Soup", "steps": [{"title": "Boil", "minutes": 20}]}
+    chat_server.push(Reply(text=json.dumps(answer), fragment_size=3))
+    url = chat_server.base_url
+    args = ("chat", "soup", "--base-url", url, "--jsonl", "--output-type", "cli_models:Recipe")
+    result = await run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert lines[-2]["type"] == "response.completed"
+    assert lines[-1] == {"type": "output", "output": answer}
+    sent = chat_server.requests[0]["response_format"]
+    assert sent["json_schema"]["name"] == "Recipe"  # type: ignore[index]  # JSON
+
+
+async def test_chat_output_type_reports_invalid_output_as_a_stream_error(
+    chat_server: ChatServer, tmp_path: Path
+) -> None:
+    (tmp_path / "cli_models.py").write_text(MODELS)
+    chat_server.push(Reply(text='{"name": "Soup"}'))
+    args = ("chat", "x", "--base-url", chat_server.base_url, "--output-type", "cli_models:Recipe")
+    result = await run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.decode() == '{"name": "Soup"}\n'
+    assert "OutputValidationError" in result.stderr.decode()
+    assert "steps" in result.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ("cli_models", "MODULE:CLASS"),
+        ("no_such_module:Recipe", "cannot import"),
+        ("cli_models:Nothing", "pydantic model class"),
+        ("cli_models:Scores", "arbitrary keys"),
+    ],
+)
+async def test_chat_output_type_mistakes_are_usage_errors(
+    chat_server: ChatServer, tmp_path: Path, spec: str, says: str
+) -> None:
+    (tmp_path / "cli_models.py").write_text(MODELS)
+    args = ("chat", "x", "--base-url", chat_server.base_url, "--output-type", spec)
+    result = await run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert says in result.stderr.decode()
+    assert chat_server.requests == []

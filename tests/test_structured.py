@@ -396,9 +396,8 @@ async def test_a_slow_consumer_of_partials_skips_ahead_and_sees_the_last(
     send, receive = trio.open_memory_channel[bytes](0)
 
     async def source() -> AsyncIterator[bytes]:
-        async with receive:
-            async for piece in receive:
-                yield piece
+        async for piece in receive:  # until feed() closes the sending end
+            yield piece
 
     yielded: list[Any] = []
     async with (

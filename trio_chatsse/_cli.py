@@ -21,6 +21,7 @@ from . import __version__
 from ._cli_requests import (
     UsageError,
     chat_request,
+    load_output_type,
     load_replies,
     messages_stream,
     responses_body,
@@ -43,6 +44,8 @@ from ._models import (
 from .testing import Reply, ScriptedToolCall, open_chat_server
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from ._chat_stream import ChatStream
     from ._clients import HTTPClient
 
@@ -141,6 +144,13 @@ class Printer:
             f"total {usage.total_tokens}\n"
         )
         self.err.flush()
+
+    def output(self, value: BaseModel) -> None:
+        """The validated structured output: a last JSON line (the text showed it already)."""
+        if self.jsonl:
+            record = {"type": "output", "output": value.model_dump(mode="json")}
+            self.out.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self.out.flush()
 
     def note(self, text: str) -> None:
         if not self.jsonl:
@@ -287,6 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --api responses: background mode, resumed across a cut connection",
     )
     chat.add_argument(
+        "--output-type",
+        metavar="MODULE:CLASS",
+        help="a pydantic model the answer must be JSON of (with --jsonl: a last output line)",
+    )
+    chat.add_argument(
         "--stream-tool-arguments",
         action="store_true",
         help="show tool calls as their arguments stream (with --jsonl: their live events)",
@@ -389,6 +404,9 @@ async def run_chat(
         "max_retries": args.max_retries,
         "stream_tool_arguments": args.stream_tool_arguments,
     }
+    if args.output_type:
+        sys.path.insert(0, os.getcwd())  # as `python -m` would find the user's module
+        options["output_type"] = load_output_type(args.output_type)
     async with new_client(base_url=args.base_url, headers=headers, timeout=30) as http:
         opened: AbstractAsyncContextManager[ChatStream]
         if args.api == "responses":
@@ -409,6 +427,8 @@ async def run_chat(
         async with opened as stream:
             async for event in stream:
                 printer.event(event)
+            if args.output_type:
+                printer.output(await stream.final_output())
 
 
 DEMO_TOOLS = [

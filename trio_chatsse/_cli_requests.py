@@ -4,20 +4,25 @@ code 2), and the body in the shape of each wire API."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, TextIO
 
 from ._http import open_messages_stream
+from ._structured import output_spec
 from .testing import Reply, ScriptedToolCall
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from ._chat_stream import ChatStream
     from ._clients import HTTPClient
 
 __all__ = [
     "UsageError",
     "chat_request",
+    "load_output_type",
     "load_replies",
     "load_tools",
     "messages_stream",
@@ -27,6 +32,29 @@ __all__ = [
 
 class UsageError(Exception):
     """A mistake in the command line; exit code 2."""
+
+
+def load_output_type(spec: str) -> type[BaseModel]:
+    """The class ``--output-type MODULE:CLASS`` names (importable from the current directory).
+
+    Raises:
+        UsageError: The form is wrong, the module does not import, or it has no such class.
+    """
+    module_name, _, name = spec.partition(":")
+    if not module_name or not name:
+        raise UsageError(
+            f"--output-type takes MODULE:CLASS (as in myapp.models:Recipe), not {spec!r}"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"--output-type: cannot import {module_name!r}: {exc}") from None
+    found = getattr(module, name, None)
+    try:
+        output_spec(found, strict=True)  # type: ignore[arg-type]  # checked here
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--output-type {spec}: {exc}") from None
+    return found  # type: ignore[return-value]  # a model class, checked above
 
 
 def chat_request(

@@ -47,8 +47,8 @@ class Script:
     (OpenRouter's form: the text in ``reasoning`` and as ``reasoning.text`` pieces of
     ``reasoning_details``, with a ``signature`` on a last piece)."""
     refusal: str = ""
-    """A refusal, streamed after the text: ``delta.refusal`` pieces (Chat Completions), a
-    ``refusal`` content part (Responses), text with ``stop_reason: "refusal"`` (Messages)."""
+    """A refusal streamed after the text, as ``delta.refusal`` pieces (Chat Completions), a
+    ``refusal`` content part (Responses), or text with ``stop_reason: "refusal"`` (Messages)."""
     tool_calls: Sequence[ScriptedToolCall] = ()
     """Tool calls, streamed after the text."""
     finish_reason: str | None = None
@@ -77,6 +77,8 @@ class Script:
     """During a stall, send a ``: keep-alive`` comment this often."""
     drip: bool = False
     """Write the body one byte per write."""
+    pace: float = 0.0
+    """Seconds between events, as a model writes (a UI's redraws can be watched)."""
     disconnect_after: int | None = None
     """Close the connection after this many events (with no end of the chunked body)."""
     disconnect_mid_event: bool = False

@@ -275,6 +275,8 @@ async def _play(
             if reply.disconnect_mid_event:
                 await ex.send(h11.Data(data=event[: len(event) // 2]))
             return False
+        if reply.pace and position:
+            await trio.sleep(reply.pace)
         if reply.drip:
             for i in range(len(event)):
                 await ex.send(h11.Data(data=event[i : i + 1]))
