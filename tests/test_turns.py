@@ -647,3 +647,38 @@ def test_the_default_events_hold_no_output_index() -> None:
     )
     assert all(getattr(e, "output_index", None) is None for e in events)
     assert all("output_index" not in e.model_dump() for e in events)
+
+
+def test_mistral_thinking_goes_back_as_a_thinking_part_before_the_text() -> None:
+    """Magistral's reasoning came as ``thinking`` content parts; Mistral reads it back in the
+    same form (Vercel's Mistral provider sends it so since 3.0.52)."""
+    assert message_of("mistral_magistral_thinking", reasoning="always") == {
+        "role": "assistant",
+        "content": [
+            {"type": "thinking", "thinking": [{"type": "text", "text": "Okay, 2 + 2 is 4."}]},
+            {"type": "text", "text": "The answer is 4."},
+        ],
+    }
+    # The default policy sends reasoning back with tool calls only: plain text here.
+    assert message_of("mistral_magistral_thinking") == {
+        "role": "assistant",
+        "content": "The answer is 4.",
+    }
+
+
+def test_thinking_and_text_parts_in_one_delta_keep_their_order() -> None:
+    parts = [
+        {"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}]},
+        {"type": "text", "text": "Yes."},
+    ]
+    chunk = {
+        "id": "c",
+        "choices": [{"index": 0, "delta": {"content": parts}, "finish_reason": "stop"}],
+    }
+    events, error = parse_every_way(sse_body([chunk]))
+    assert error is None
+    kinds = [(e.type, getattr(e, "delta", None)) for e in events if "delta" in e.type]
+    assert kinds == [
+        ("response.reasoning_text.delta", "Hmm."),
+        ("response.output_text.delta", "Yes."),
+    ]

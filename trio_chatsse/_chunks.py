@@ -53,7 +53,7 @@ from ._models import (
 )
 from ._parsers import ParserCore, ParserState
 from ._tool_calls import ToolCallAssembler, ToolCallsOnStop
-from ._wire import error_from_object, length_without_limit, usage_from_object
+from ._wire import THINKING_PARTS, error_from_object, length_without_limit, usage_from_object
 
 __all__ = ["ChatChunkParser", "ParserState", "ToolCallsOnStop"]
 
@@ -239,25 +239,30 @@ class ChatChunkParser(ParserCore):
                 )
         if not text and not details:
             return
+        if details:
+            self._open_reasoning()
+            _merge_details(self._details, details)
+        if text:
+            self._add_reasoning(text, field)
+
+    def _open_reasoning(self) -> None:
         if self._reasoning is None:
             self._reasoning = []
             self._reasoning_index = self._allocate_if_live()
             self._out.append(OutputItemAdded(item=Reasoning(), output_index=self._reasoning_index))
-        if details:
-            _merge_details(self._details, details)
-        if text:
-            if self._reasoning_field is None:
-                self._reasoning_field = field
-            self._reasoning.append(text)
-            self._out.append(_reasoning_delta({"delta": text}))
+
+    def _add_reasoning(self, text: str, field: str | None) -> None:
+        self._open_reasoning()
+        if self._reasoning_field is None:
+            self._reasoning_field = field
+        self._reasoning.append(text)  # type: ignore[union-attr]  # opened above
+        self._out.append(_reasoning_delta({"delta": text}))
 
     def _on_content(self, content: object) -> None:
         if type(content) is str:
             text = content
         elif type(content) is list:
-            text = "".join(
-                p["text"] for p in content if type(p) is dict and type(p.get("text")) is str
-            )
+            text = self._content_parts(content)
             if not text:
                 return
         else:
@@ -268,6 +273,25 @@ class ChatChunkParser(ParserCore):
                 self._open_message()
         self._text.append(text)
         self._out.append(_text_delta({"delta": text}))
+
+    def _content_parts(self, parts: list[object]) -> str:
+        """The text of a list of content parts; Mistral's ``thinking`` parts (Magistral
+        streams its reasoning as ``{"type": "thinking", "thinking": [{"type": "text",
+        "text": ...}]}``) go to the reasoning, in their order among the text parts."""
+        text: list[str] = []
+        for part in parts:
+            if type(part) is not dict:
+                continue
+            if part.get("type") == "thinking":
+                if text:  # text before a thinking part (not seen in practice) stays first
+                    self._on_content("".join(text))
+                    text = []
+                thought = _thinking_text(part.get("thinking"))
+                if thought:
+                    self._add_reasoning(thought, THINKING_PARTS)
+            elif type(part.get("text")) is str:
+                text.append(part["text"])
+        return "".join(text)
 
     def _on_refusal(self, refusal: str) -> None:
         if self._refusal is None:
@@ -376,6 +400,19 @@ class ChatChunkParser(ParserCore):
             self._fail(error_from_object(error))
         else:
             self._fail(error_from_object({"message": str(error)}))
+
+
+def _thinking_text(value: object) -> str:
+    """The text of a Mistral ``thinking`` part: a list of text chunks (or a string)."""
+    if type(value) is str:
+        return value
+    if type(value) is list:
+        return "".join(
+            piece["text"]
+            for piece in value
+            if type(piece) is dict and type(piece.get("text")) is str
+        )
+    return ""
 
 
 def _reasoning_text(value: object) -> str:

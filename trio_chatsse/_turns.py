@@ -27,6 +27,7 @@ from pydantic import JsonValue
 from pydantic_core import from_json
 
 from ._models import FunctionCall, Item, Message, OutputText, Reasoning, Refusal
+from ._wire import THINKING_PARTS
 
 __all__ = [
     "ReasoningPolicy",
@@ -99,7 +100,17 @@ def assistant_message(
         message["tool_calls"] = [_wire_call(call) for call in calls]
     message.update(fields)
     if reasoning == "always" or (reasoning == "with_tool_calls" and calls):
-        message.update(_reasoning_fields(thoughts, reasoning_field))
+        state = _reasoning_fields(thoughts, reasoning_field)
+        thinking = state.pop(THINKING_PARTS, None)
+        if thinking is not None:
+            # Mistral's form: the reasoning as a thinking part, then the text as a text part.
+            parts: list[dict[str, object]] = [
+                {"type": "thinking", "thinking": [{"type": "text", "text": thinking}]}
+            ]
+            if message["content"]:
+                parts.append({"type": "text", "text": message["content"]})
+            message["content"] = parts
+        message.update(state)
     return message
 
 

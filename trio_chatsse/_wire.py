@@ -18,6 +18,7 @@ from ._errors import ChatSSEError, ContextWindowExceeded, ProviderError, RateLim
 from ._models import TokenUsage
 
 __all__ = [
+    "THINKING_PARTS",
     "DONE",
     "arguments_are_whole",
     "error_from_object",
@@ -27,6 +28,10 @@ __all__ = [
     "read_payload",
     "usage_from_object",
 ]
+
+#: The ``Reasoning.text_field`` of reasoning streamed as Mistral's ``thinking`` content parts
+#: (Magistral): the next turn sends it back as such a part, before the text.
+THINKING_PARTS: Final = "content.thinking"
 
 logger = logging.getLogger(__name__)
 
