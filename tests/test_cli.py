@@ -441,3 +441,26 @@ async def test_chat_output_type_mistakes_are_usage_errors(
     assert result.returncode == 2
     assert says in result.stderr.decode()
     assert chat_server.requests == []
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+async def test_chat_logprobs_shows_each_deltas_tokens(chat_server: ChatServer, api: str) -> None:
+    chat_server.push(Reply(text="Hello there.", fragment_size=5))
+    url = chat_server.base_url
+    result = await run_cli(
+        "chat", "hi", "--base-url", url, "--api", api, "--jsonl", "--logprobs", "2"
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    deltas = [
+        json.loads(line)
+        for line in result.stdout.decode().splitlines()
+        if '"response.output_text.delta"' in line
+    ]
+    tokens = [token for delta in deltas for token in delta["logprobs"]]
+    assert "".join(t["token"] for t in tokens) == "Hello there."
+    assert all(len(t["top_logprobs"]) == 2 for t in tokens)
+    request = chat_server.requests[0]
+    if api == "chat":
+        assert (request["logprobs"], request["top_logprobs"]) == (True, 2)
+    else:
+        assert request["include"] == ["message.output_text.logprobs"]

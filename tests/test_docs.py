@@ -48,6 +48,7 @@ EXPECTED = {
     ],
     "own_transport": ['"delta":"Hello"', '"finish_reason":"stop"'],
     "cancel": ["cancelled: True", "connections open: 0\n"],
+    "confidence": ["'pos': p=0.99\n", "'positive' with p=0.46 (3 tokens)\n"],
     "structured_ui": ["draw: ", "final: Onion soup: Slice the onions, Simmer [10, 40]\n"],
     "openai_client": ["models: ['trio-chatsse-test']\n", "Hello from one shared client.\n"],
 }

@@ -42,7 +42,9 @@ from ._models import (
     ReasoningText,
     Refusal,
     SummaryText,
+    TokenLogprob,
     TokenUsage,
+    TopLogprob,
 )
 
 # Structured output
@@ -122,6 +124,8 @@ __all__ = [
     "ReasoningText",
     "SummaryText",
     "ReasoningDetail",
+    "TokenLogprob",
+    "TopLogprob",
     "TokenUsage",
     "Item",
     # Structured output

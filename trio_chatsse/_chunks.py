@@ -48,12 +48,19 @@ from ._models import (
     ReasoningText,
     Refusal,
     RefusalDelta,
+    TokenLogprob,
     TokenUsage,
     constructor,
 )
 from ._parsers import ParserCore, ParserState
 from ._tool_calls import ToolCallAssembler, ToolCallsOnStop
-from ._wire import THINKING_PARTS, error_from_object, length_without_limit, usage_from_object
+from ._wire import (
+    THINKING_PARTS,
+    error_from_object,
+    length_without_limit,
+    token_logprobs,
+    usage_from_object,
+)
 
 __all__ = ["ChatChunkParser", "ParserState", "ToolCallsOnStop"]
 
@@ -111,6 +118,11 @@ class ChatChunkParser(ParserCore):
         self._finish_reason: str | None = None
         self._text: list[str] | None = None
         self._refusal: list[str] | None = None
+        #: Token logprobs: the current chunk's, not yet passed on, and every one passed on.
+        self._pending_text_logprobs: list[TokenLogprob] | None = None
+        self._pending_refusal_logprobs: list[TokenLogprob] | None = None
+        self._text_logprobs: list[TokenLogprob] = []
+        self._refusal_logprobs: list[TokenLogprob] = []
         self._reasoning: list[str] | None = None
         self._reasoning_field: str | None = None
         self._details: list[_DetailBuilder] = []
@@ -181,7 +193,10 @@ class ChatChunkParser(ParserCore):
             # Items are done; a late fragment cannot reopen them.
             return
         delta = choice.get("delta")
-        if type(delta) is dict:
+        logprobs = choice.get("logprobs")
+        if logprobs:  # absent or null unless the request asked for them
+            self._on_logprobs(delta if type(delta) is dict else {}, logprobs)
+        elif type(delta) is dict:
             content = delta.get("content")
             if content and len(delta) == 1:
                 self._on_content(content)  # most deltas: skip the other lookups
@@ -193,6 +208,19 @@ class ChatChunkParser(ParserCore):
         finish_reason = choice.get("finish_reason")
         if finish_reason is not None:
             self._on_finish(finish_reason)
+
+    def _on_logprobs(self, delta: dict[str, object], logprobs: object) -> None:
+        """A delta whose tokens came with their log probabilities: each text or refusal delta
+        carries the tokens of its chunk; tokens on a chunk with no text (vLLM sends some) come
+        as a delta with empty text, so that none is lost."""
+        if type(logprobs) is dict:
+            self._pending_text_logprobs = token_logprobs(logprobs.get("content"))
+            self._pending_refusal_logprobs = token_logprobs(logprobs.get("refusal"))
+        self._on_delta(delta, delta.get("content"))
+        if self._pending_text_logprobs is not None:
+            self._on_text("")
+        if self._pending_refusal_logprobs is not None:
+            self._on_refusal("")
 
     def _on_delta(self, delta: dict[str, object], content: object) -> None:
         """A delta with more than text, in order: reasoning, text, refusal, tool calls."""
@@ -267,12 +295,21 @@ class ChatChunkParser(ParserCore):
                 return
         else:
             return
+        self._on_text(text)
+
+    def _on_text(self, text: str) -> None:
         if self._text is None:
             self._text = []
             if self._refusal is None:
                 self._open_message()
         self._text.append(text)
-        self._out.append(_text_delta({"delta": text}))
+        logprobs = self._pending_text_logprobs
+        if logprobs is None:
+            self._out.append(_text_delta({"delta": text}))
+        else:
+            self._pending_text_logprobs = None
+            self._text_logprobs.extend(logprobs)
+            self._out.append(_text_delta({"delta": text, "logprobs": logprobs}))
 
     def _content_parts(self, parts: list[object]) -> str:
         """The text of a list of content parts; Mistral's ``thinking`` parts (Magistral
@@ -299,7 +336,13 @@ class ChatChunkParser(ParserCore):
             if self._text is None:
                 self._open_message()
         self._refusal.append(refusal)
-        self._out.append(_refusal_delta({"delta": refusal}))
+        logprobs = self._pending_refusal_logprobs
+        if logprobs is None:
+            self._out.append(_refusal_delta({"delta": refusal}))
+        else:
+            self._pending_refusal_logprobs = None
+            self._refusal_logprobs.extend(logprobs)
+            self._out.append(_refusal_delta({"delta": refusal, "logprobs": logprobs}))
 
     def _open_message(self) -> None:
         self._message_index = self._allocate_if_live()
@@ -344,9 +387,10 @@ class ChatChunkParser(ParserCore):
         if has_message:
             content: list[OutputText | Refusal] = []
             if self._text is not None:
-                content.append(OutputText(text="".join(self._text)))
+                content.append(OutputText(text="".join(self._text), logprobs=self._text_logprobs))
             if self._refusal is not None:
-                content.append(Refusal(refusal="".join(self._refusal)))
+                refusal = "".join(self._refusal)
+                content.append(Refusal(refusal=refusal, logprobs=self._refusal_logprobs))
             message = Message(content=content, provider_fields=self._message_fields)
             out.append(OutputItemDone(item=message, output_index=self._message_index))
         self._reasoning = self._text = self._refusal = None

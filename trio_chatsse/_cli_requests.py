@@ -96,6 +96,11 @@ def chat_request(
         extra["tools"] = load_tools(args.tools)
     if args.max_tokens is not None:
         extra["max_tokens"] = args.max_tokens
+    if args.logprobs is not None:
+        if args.api == "messages":
+            raise UsageError("--logprobs: the Messages API has no logprobs")
+        extra["logprobs"] = True
+        extra["top_logprobs"] = args.logprobs
     return messages, extra
 
 
@@ -147,10 +152,13 @@ def messages_stream(
 
 def responses_body(extra: dict[str, object]) -> dict[str, object]:
     """The Chat Completions fields of ``chat`` in the Responses API's names: tools without
-    their ``function`` wrapper, ``max_output_tokens`` for ``max_tokens``."""
+    their ``function`` wrapper, ``max_output_tokens`` for ``max_tokens``, logprobs asked for
+    through ``include``."""
     body = dict(extra)
     if "max_tokens" in body:
         body["max_output_tokens"] = body.pop("max_tokens")
+    if body.pop("logprobs", None):
+        body["include"] = ["message.output_text.logprobs"]
     tools = body.get("tools")
     if isinstance(tools, list):
         body["tools"] = [

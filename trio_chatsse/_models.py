@@ -32,7 +32,9 @@ __all__ = [
     "Refusal",
     "RefusalDelta",
     "SummaryText",
+    "TokenLogprob",
     "TokenUsage",
+    "TopLogprob",
 ]
 
 
@@ -73,6 +75,35 @@ class TokenUsage(_Model):
 
 
 @final
+class TopLogprob(_Model):
+    """One of the most likely tokens at a position of the text."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True, extra="ignore")
+
+    token: str = ""
+    logprob: float | None = None
+    """Its log probability (``None`` when the server sent none)."""
+    bytes: list[int] | None = None
+    """Its UTF-8 bytes (``None`` when the server sent none)."""
+
+
+@final
+class TokenLogprob(_Model):
+    """A token the model wrote, with its log probability and the most likely alternatives
+    (``top_logprobs`` of the request), as the server reported it."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True, extra="ignore")
+
+    token: str = ""
+    logprob: float | None = None
+    """Its log probability (``None`` when the server sent none)."""
+    bytes: list[int] | None = None
+    """Its UTF-8 bytes (``None`` when the server sent none)."""
+    top_logprobs: list[TopLogprob] = []
+    """The most likely tokens at its position, best first (empty unless asked for)."""
+
+
+@final
 class OutputText(_Model):
     """A text part of an assistant :class:`Message`."""
 
@@ -81,6 +112,9 @@ class OutputText(_Model):
     """The whole text of the part."""
     annotations: list[JsonValue] = Field(default_factory=list, exclude_if=_is_empty)
     """Citations and file references of the text (Responses API), as the server sent them."""
+    logprobs: list[TokenLogprob] = Field(default_factory=list, exclude_if=_is_empty)
+    """Every token of the text with its log probability, in order, when the request asked
+    for them (``logprobs``; the Responses API's ``include``)."""
 
 
 @final
@@ -90,6 +124,8 @@ class Refusal(_Model):
     type: Literal["refusal"] = "refusal"
     refusal: str
     """The whole refusal text."""
+    logprobs: list[TokenLogprob] = Field(default_factory=list, exclude_if=_is_empty)
+    """Every token of the refusal with its log probability, when asked for."""
 
 
 @final
@@ -247,6 +283,10 @@ class OutputTextDelta(_Model):
     output_index: int | None = _NONE_OMITTED
     """The message's position in the output, on a Responses API stream (which can hold
     several messages); ``None`` on a Chat Completions stream, which has one."""
+    logprobs: list[TokenLogprob] | None = _NONE_OMITTED
+    """The tokens of this piece with their log probabilities, when the request asked for
+    them; ``None`` otherwise. A piece may carry tokens and no text (a server that sent them
+    on a chunk of their own)."""
 
 
 @final
@@ -258,6 +298,8 @@ class RefusalDelta(_Model):
     """The new refusal text."""
     output_index: int | None = _NONE_OMITTED
     """The message's position in the output, on a Responses API stream."""
+    logprobs: list[TokenLogprob] | None = _NONE_OMITTED
+    """The tokens of this piece with their log probabilities, when asked for."""
 
 
 @final

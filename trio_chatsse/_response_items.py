@@ -8,11 +8,15 @@ from typing import Literal
 from ._errors import StreamError
 from ._models import (
     Event,
+    OutputText,
     OutputTextDelta,
     ReasoningContentDelta,
     ReasoningSummaryTextDelta,
+    Refusal,
     RefusalDelta,
+    TokenLogprob,
 )
+from ._wire import token_logprobs
 
 __all__ = [
     "KINDS",
@@ -20,11 +24,14 @@ __all__ = [
     "Kind",
     "StreamedItem",
     "calls_in",
+    "delta_with_logprobs",
+    "done_part",
     "index_of",
     "nonempty_str",
     "part_delta",
     "parts_of",
     "sequence_break",
+    "streamed_part",
 ]
 
 Kind = Literal["message", "reasoning", "function_call", "skipped"]
@@ -44,6 +51,7 @@ class StreamedItem:
         "index",
         "item_id",
         "kind",
+        "logprobs",
         "name",
         "parts",
         "started_before",
@@ -62,6 +70,8 @@ class StreamedItem:
         self.name = name if type(name) is str else ""
         #: Text by part: ("text" | "refusal" | "reasoning" | "summary", part index) -> pieces.
         self.parts: dict[tuple[str, int], list[str]] = {}
+        #: Token logprobs by part, as the deltas carried them.
+        self.logprobs: dict[tuple[str, int], list[TokenLogprob]] = {}
         self.arguments: list[str] = []
         self.arguments_done: str | None = None
         #: Whether an OutputItemAdded went out for it (a function call's only in live mode).
@@ -139,3 +149,43 @@ def part_delta(part: tuple[str, int], text: str, output_index: int) -> Event:
     if kind == "summary":
         return ReasoningSummaryTextDelta(delta=text, summary_index=index, output_index=output_index)
     return ReasoningContentDelta(delta=text, content_index=index, output_index=output_index)
+
+
+def delta_with_logprobs(
+    item: StreamedItem, part: tuple[str, int], delta: str, raw: object
+) -> OutputTextDelta | RefusalDelta:
+    """A text or refusal delta with its tokens, which its message's part also keeps."""
+    tokens = token_logprobs(raw)
+    if tokens:
+        item.logprobs.setdefault(part, []).extend(tokens)
+    if part[0] == "refusal":
+        return RefusalDelta(delta=delta, output_index=item.index, logprobs=tokens)
+    return OutputTextDelta(delta=delta, output_index=item.index, logprobs=tokens)
+
+
+def done_part(
+    part: dict[str, object], index: int, item: StreamedItem
+) -> OutputText | Refusal | None:
+    """A message's content part from its done form (the truth), its tokens from the done
+    part or else from its deltas; ``None`` for a part with no text."""
+    kind, text = part.get("type"), part.get("text", part.get("refusal"))
+    if type(text) is not str:
+        return None
+    key = ("refusal" if kind == "refusal" else "text", index)
+    logprobs = token_logprobs(part.get("logprobs")) or item.logprobs.get(key, [])
+    if kind == "refusal":
+        return Refusal(refusal=text, logprobs=logprobs)
+    annotations = part.get("annotations")
+    return OutputText(
+        text=text, annotations=annotations if type(annotations) is list else [], logprobs=logprobs
+    )
+
+
+def streamed_part(
+    key: tuple[str, int], pieces: list[str], item: StreamedItem
+) -> OutputText | Refusal:
+    """A message's content part from its deltas alone (a done item that left it out)."""
+    logprobs = item.logprobs.get(key, [])
+    if key[0] == "refusal":
+        return Refusal(refusal="".join(pieces), logprobs=logprobs)
+    return OutputText(text="".join(pieces), logprobs=logprobs)

@@ -57,7 +57,6 @@ from ._models import (
     ReasoningSummaryTextDelta,
     ReasoningText,
     Refusal,
-    RefusalDelta,
     SummaryText,
     TokenUsage,
     constructor,
@@ -69,11 +68,14 @@ from ._response_items import (
     Kind,
     StreamedItem,
     calls_in,
+    delta_with_logprobs,
+    done_part,
     index_of,
     nonempty_str,
     part_delta,
     parts_of,
     sequence_break,
+    streamed_part,
 )
 from ._wire import (
     arguments_are_whole,
@@ -253,25 +255,13 @@ class ResponsesEventParser(ParserCore):
     def _close_message(self, item: StreamedItem, fields: dict[str, object]) -> None:
         content: list[OutputText | Refusal] = []
         for index, part in enumerate(parts_of(fields.get("content"))):
-            kind, text = part.get("type"), part.get("text", part.get("refusal"))
-            if type(text) is not str:
-                continue
-            if kind == "refusal":
-                content.append(Refusal(refusal=text))
-            else:
-                annotations = part.get("annotations")
-                content.append(
-                    OutputText(
-                        text=text,
-                        annotations=annotations if type(annotations) is list else [],
-                    )
-                )
-            self._catch_up(item, ("refusal" if kind == "refusal" else "text", index), text)
+            done = done_part(part, index, item)
+            if done is not None:
+                content.append(done)
+                text = done.refusal if isinstance(done, Refusal) else done.text
+                self._catch_up(item, (done.type.removeprefix("output_"), index), text)
         if not content:  # the done item left its content out: what streamed is the answer
-            content = [
-                Refusal(refusal="".join(p)) if kind == "refusal" else OutputText(text="".join(p))
-                for (kind, _), p in item.parts.items()
-            ]
+            content = [streamed_part(key, pieces, item) for key, pieces in item.parts.items()]
         phase = fields.get("phase", item.fields.get("phase"))
         message = Message(
             id=nonempty_str(fields.get("id")) or item.item_id,
@@ -370,12 +360,18 @@ class ResponsesEventParser(ParserCore):
     def _on_text_delta(self, payload: dict[str, object]) -> None:
         delta, item = self._delta(payload, "message", "text", "content_index")
         if item is not None:
-            self._out.append(_text_delta({"delta": delta, "output_index": item.index}))
+            logprobs = payload.get("logprobs")  # [] unless the request asked for them
+            if not logprobs:
+                self._out.append(_text_delta({"delta": delta, "output_index": item.index}))
+            else:
+                part = ("text", index_of(payload, "content_index"))
+                self._out.append(delta_with_logprobs(item, part, delta, logprobs))
 
     def _on_refusal_delta(self, payload: dict[str, object]) -> None:
         delta, item = self._delta(payload, "message", "refusal", "content_index")
         if item is not None:
-            self._out.append(RefusalDelta(delta=delta, output_index=item.index))
+            part = ("refusal", index_of(payload, "content_index"))
+            self._out.append(delta_with_logprobs(item, part, delta, payload.get("logprobs")))
 
     def _on_reasoning_delta(self, payload: dict[str, object]) -> None:
         delta, item = self._delta(payload, "reasoning", "reasoning", "content_index")

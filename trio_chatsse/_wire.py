@@ -12,10 +12,11 @@ import json
 import logging
 from typing import Final
 
+from pydantic import ValidationError
 from pydantic_core import from_json
 
 from ._errors import ChatSSEError, ContextWindowExceeded, ProviderError, RateLimitError
-from ._models import TokenUsage
+from ._models import TokenLogprob, TokenUsage
 
 __all__ = [
     "THINKING_PARTS",
@@ -26,6 +27,7 @@ __all__ = [
     "length_without_limit",
     "loads",
     "read_payload",
+    "token_logprobs",
     "usage_from_object",
 ]
 
@@ -166,3 +168,31 @@ def usage_from_object(usage: dict[str, object]) -> TokenUsage:
 
 def _int(value: object) -> int:
     return value if type(value) is int else 0
+
+
+def token_logprobs(value: object) -> list[TokenLogprob] | None:
+    """The tokens of a ``logprobs.content`` (or ``.refusal``) list of a chunk, or of a
+    Responses API delta's ``logprobs``; ``None`` when it holds none.
+
+    Every entry is kept, so that the tokens reported are the tokens passed on: ``bytes`` and
+    ``top_logprobs`` may be null, an entry the model cannot read keeps what it can.
+    """
+    if type(value) is not list or not value:
+        return None
+    tokens: list[TokenLogprob] = []
+    for entry in value:
+        if type(entry) is not dict:
+            continue
+        if entry.get("top_logprobs") is None and "top_logprobs" in entry:
+            entry = {**entry, "top_logprobs": []}
+        try:
+            tokens.append(TokenLogprob.model_validate(entry))
+        except ValidationError:
+            token, logprob = entry.get("token"), entry.get("logprob")
+            tokens.append(
+                TokenLogprob(
+                    token=token if type(token) is str else "",
+                    logprob=logprob if type(logprob) in (int, float) else None,
+                )
+            )
+    return tokens or None

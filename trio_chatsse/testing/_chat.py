@@ -9,27 +9,56 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._script import Script, WireForm, pieces, reasoning_detail, sse_body, tools_of
+from ._script import (
+    Script,
+    WireForm,
+    pieces,
+    reasoning_detail,
+    sse_body,
+    token_logprob,
+    tools_of,
+)
 
 __all__ = ["FORM", "chunks", "completion"]
 
 
-def chunks(script: Script, response_id: str) -> list[dict[str, object]]:
-    """The ``chat.completion.chunk`` objects of the streamed form."""
+def chunks(
+    script: Script, response_id: str, *, logprobs: int | None = None
+) -> list[dict[str, object]]:
+    """The ``chat.completion.chunk`` objects of the streamed form; with ``logprobs`` (the
+    request's ``top_logprobs``, 0 for none) each text and refusal fragment is one token."""
 
-    def chunk(delta: dict[str, object], finish: str | None = None) -> dict[str, object]:
+    def chunk(
+        delta: dict[str, object], finish: str | None = None, tokens: object = None
+    ) -> dict[str, object]:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        if logprobs is not None:
+            choice["logprobs"] = tokens
         return {
             "id": response_id,
             "object": "chat.completion.chunk",
             "created": 1_700_000_000,
             "model": script.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            "choices": [choice],
         }
+
+    def tokens(field: str, piece: str, position: int) -> object:
+        if logprobs is None:
+            return None
+        entry = token_logprob(piece, position, logprobs)
+        return {"content": None, "refusal": None, field: [entry]}
 
     out = [chunk({"role": "assistant", "content": ""})]
     out += [chunk(delta) for delta in _reasoning_deltas(script)]
-    out += [chunk({"content": p}) for p in pieces(script.text, script.fragment_size)]
-    out += [chunk({"refusal": p}) for p in pieces(script.refusal, script.fragment_size)]
+    size = script.fragment_size
+    out += [
+        chunk({"content": p}, tokens=tokens("content", p, i))
+        for i, p in enumerate(pieces(script.text, size))
+    ]
+    out += [
+        chunk({"refusal": p}, tokens=tokens("refusal", p, i))
+        for i, p in enumerate(pieces(script.refusal, size))
+    ]
     for index, call in enumerate(script.tool_calls):
         first: dict[str, object] = {
             "index": index,
@@ -103,7 +132,9 @@ def _reasoning_deltas(script: Script) -> list[dict[str, object]]:
 def stream_events(script: Script, response_id: str, request: Mapping[str, object]) -> list[bytes]:
     """The streamed body, one ``bytes`` per SSE event, with the in-stream error and a missing
     ``[DONE]`` when the script asks for them."""
-    events = [sse_body([c], done=False) for c in chunks(script, response_id)]
+    top = request.get("top_logprobs")
+    asked = None if request.get("logprobs") is not True else top if type(top) is int else 0
+    events = [sse_body([c], done=False) for c in chunks(script, response_id, logprobs=asked)]
     if not script.omit_done:
         events.append(b"data: [DONE]\n\n")
     if script.error is not None:

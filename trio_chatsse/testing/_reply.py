@@ -22,16 +22,29 @@ class Reply(Script):
     event is written to the socket in one write, as providers flush them.
     """
 
-    def chunks(self, response_id: str = "chatcmpl-test") -> list[dict[str, object]]:
-        """The ``chat.completion.chunk`` objects of the streamed form."""
-        return _chat.chunks(self, response_id)
+    def chunks(
+        self, response_id: str = "chatcmpl-test", *, logprobs: int | None = None
+    ) -> list[dict[str, object]]:
+        """The ``chat.completion.chunk`` objects of the streamed form.
+
+        Args:
+            response_id: The completion's id.
+            logprobs: Give each text and refusal fragment a ``logprobs`` entry (one token per
+                fragment) with this many ``top_logprobs`` (the server does when the request
+                sets ``logprobs: true``, with its ``top_logprobs``).
+        """
+        return _chat.chunks(self, response_id, logprobs=logprobs)
 
     def completion(self, response_id: str = "chatcmpl-test") -> dict[str, object]:
         """The non-streamed ``chat.completion`` object of the same answer."""
         return _chat.completion(self, response_id)
 
     def response_events(
-        self, response_id: str = "resp_test", *, encrypted: bool = False
+        self,
+        response_id: str = "resp_test",
+        *,
+        encrypted: bool = False,
+        logprobs: int | None = None,
     ) -> list[dict[str, object]]:
         """The events of the Responses API form, as OpenAI streams them: created,
         in_progress, each item (reasoning as a summary, the message, the function calls) added,
@@ -42,8 +55,11 @@ class Reply(Script):
             response_id: The response's id.
             encrypted: Give the reasoning item an ``encrypted_content`` (the server does when
                 the request's ``include`` asks for ``reasoning.encrypted_content``).
+            logprobs: Give each text delta its token (one per fragment) and the done text
+                part all of them, with this many ``top_logprobs`` (the server does when the
+                request's ``include`` asks for ``message.output_text.logprobs``).
         """
-        return _responses.response_events(self, response_id, encrypted=encrypted)
+        return _responses.response_events(self, response_id, encrypted=encrypted, logprobs=logprobs)
 
     def response(
         self, response_id: str = "resp_test", *, encrypted: bool = False

@@ -11,13 +11,18 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Mapping
 
-from ._script import Script, WireForm, pieces, sse_body, tools_of
+from ._script import Script, WireForm, pieces, sse_body, token_logprob, tools_of
 
 __all__ = ["FORM", "encrypted_reasoning", "response_events", "response_object"]
 
 
 def response_object(
-    script: Script, response_id: str, *, encrypted: bool, status: str = "completed"
+    script: Script,
+    response_id: str,
+    *,
+    encrypted: bool,
+    status: str = "completed",
+    logprobs: int | None = None,
 ) -> dict[str, object]:
     """The whole ``response`` object of the reply (the non-streamed answer, and what the
     terminal event of the stream holds)."""
@@ -27,7 +32,7 @@ def response_object(
         "created_at": 1_700_000_000,
         "status": status,
         "model": script.model,
-        "output": [item for item, _ in _items(script, response_id, encrypted=encrypted)],
+        "output": [item for item, _ in _items(script, response_id, encrypted, logprobs)],
         "usage": _usage(script) if script.usage and status != "in_progress" else None,
         "incomplete_details": None,
         "error": None,
@@ -43,16 +48,17 @@ def response_object(
 
 
 def response_events(
-    script: Script, response_id: str, *, encrypted: bool
+    script: Script, response_id: str, *, encrypted: bool, logprobs: int | None = None
 ) -> list[dict[str, object]]:
-    """The events of the reply's stream, in order, numbered."""
+    """The events of the reply's stream, in order, numbered; with ``logprobs`` (the
+    request's ``top_logprobs``, 0 for none) each text fragment is one token."""
     started = response_object(script, response_id, encrypted=encrypted, status="in_progress")
     started["output"] = []
     events: list[dict[str, object]] = [
         {"type": "response.created", "response": started},
         {"type": "response.in_progress", "response": started},
     ]
-    for index, (item, stream_body) in enumerate(_items(script, response_id, encrypted=encrypted)):
+    for index, (item, stream_body) in enumerate(_items(script, response_id, encrypted, logprobs)):
         added = {**item, "status": "in_progress", **_emptied(item)}
         events.append({"type": "response.output_item.added", "output_index": index, "item": added})
         events += stream_body(index)
@@ -60,7 +66,9 @@ def response_events(
     status = {"length": "incomplete", "content_filter": "incomplete", "error": "failed"}.get(
         script.finish_reason or "", "completed"
     )
-    final = response_object(script, response_id, encrypted=encrypted, status=status)
+    final = response_object(
+        script, response_id, encrypted=encrypted, status=status, logprobs=logprobs
+    )
     events.append({"type": f"response.{status}", "response": final})
     for number, event in enumerate(events):
         event["sequence_number"] = number
@@ -71,7 +79,7 @@ _Body = Callable[[int], list[dict[str, object]]]
 
 
 def _items(
-    script: Script, response_id: str, *, encrypted: bool
+    script: Script, response_id: str, encrypted: bool, logprobs: int | None
 ) -> list[tuple[dict[str, object], _Body]]:
     """Each output item whole, and a function making its streamed events from its index."""
     items: list[tuple[dict[str, object], _Body]] = []
@@ -107,12 +115,18 @@ def _items(
     if script.text or script.refusal:
         message_id = f"msg_{response_id}"
         parts: list[tuple[dict[str, object], str, str]] = []  # (part, delta type, text)
+        tokens = [
+            token_logprob(piece, position, logprobs or 0)
+            for position, piece in enumerate(pieces(script.text, size))
+        ]
         if script.text:
             text_part: dict[str, object] = {
                 "type": "output_text",
                 "annotations": [],
                 "text": script.text,
             }
+            if logprobs is not None:
+                text_part["logprobs"] = tokens
             parts.append((text_part, "output_text", script.text))
         if script.refusal:
             parts.append(
@@ -135,12 +149,21 @@ def _items(
                     "content_index": content_index,
                 }
                 field = "text" if kind == "output_text" else "refusal"
-                extra: dict[str, object] = {"logprobs": []} if kind == "output_text" else {}
+                asked = logprobs is not None and kind == "output_text"
                 events += [
                     {"type": "response.content_part.added", **where, "part": {**part, field: ""}},
                     *(
-                        {"type": f"response.{kind}.delta", **where, "delta": piece, **extra}
-                        for piece in pieces(text, size)
+                        {
+                            "type": f"response.{kind}.delta",
+                            **where,
+                            "delta": piece,
+                            **(
+                                {"logprobs": [tokens[i]] if asked else []}
+                                if kind == "output_text"
+                                else {}
+                            ),
+                        }
+                        for i, piece in enumerate(pieces(text, size))
                     ),
                     {"type": f"response.{kind}.done", **where, field: text},
                     {"type": "response.content_part.done", **where, "part": part},
@@ -202,6 +225,16 @@ def _encrypted(reasoning: str) -> str:
     return f"gAAAA-{zlib.crc32(reasoning.encode()):08x}"
 
 
+def logprobs_asked(request: Mapping[str, object]) -> int | None:
+    """The ``top_logprobs`` a request asks for with its text's logprobs (0 for none), or
+    ``None`` when its ``include`` does not ask for them."""
+    include = request.get("include")
+    if not isinstance(include, list) or "message.output_text.logprobs" not in include:
+        return None
+    top = request.get("top_logprobs")
+    return top if type(top) is int else 0
+
+
 def encrypted_reasoning(request: Mapping[str, object]) -> bool:
     """Whether the request asks for the reasoning item's ``encrypted_content``."""
     include = request.get("include")
@@ -211,7 +244,12 @@ def encrypted_reasoning(request: Mapping[str, object]) -> bool:
 def stream_events(script: Script, response_id: str, request: Mapping[str, object]) -> list[bytes]:
     """The streamed body, one ``bytes`` per SSE event (``event:`` and ``data:`` lines), with
     the in-stream error and a missing terminal event when the script asks for them."""
-    objects = response_events(script, response_id, encrypted=encrypted_reasoning(request))
+    objects = response_events(
+        script,
+        response_id,
+        encrypted=encrypted_reasoning(request),
+        logprobs=logprobs_asked(request),
+    )
     if script.omit_done:
         objects.pop()
     events = [f"event: {o['type']}\n".encode() + sse_body([o], done=False) for o in objects]

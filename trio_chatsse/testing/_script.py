@@ -13,7 +13,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import final
 
-__all__ = ["Script", "ScriptedToolCall", "WireForm", "pieces", "reasoning_detail", "sse_body"]
+__all__ = [
+    "token_logprob",
+    "Script",
+    "ScriptedToolCall",
+    "WireForm",
+    "pieces",
+    "reasoning_detail",
+    "sse_body",
+]
 
 
 @final
@@ -129,6 +137,20 @@ def reasoning_detail(**fields: object) -> dict[str, object]:
 def pieces(text: str, size: int) -> list[str]:
     """``text`` cut into pieces of ``size`` characters, as a reply streams it."""
     return [text[i : i + size] for i in range(0, len(text), max(size, 1))]
+
+
+def token_logprob(piece: str, position: int, top: int) -> dict[str, object]:
+    """The logprobs entry of one fragment (the server's "token"), and ``top`` alternatives:
+    made up, but shaped as OpenAI sends them, and the same for the same input."""
+    logprob = -0.01 - (position % 7) * 0.25
+
+    def entry(token: str, value: float) -> dict[str, object]:
+        return {"token": token, "logprob": value, "bytes": list(token.encode())}
+
+    alternatives = [entry(piece, logprob)] + [
+        entry(f"{piece.strip() or '_'}{k}", logprob - k) for k in range(1, top)
+    ]
+    return {**entry(piece, logprob), "top_logprobs": alternatives[:top]}
 
 
 def sse_body(chunks: Sequence[Mapping[str, object] | str], *, done: bool = True) -> bytes:
