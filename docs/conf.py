@@ -50,7 +50,7 @@ nitpick_ignore_regex = [
         "py:.*",
         r"(datetime|NoneType|pydantic_core\..*|annotated_types\..*|FieldInfo|ComputedFieldInfo)",
     ),
-    ("py:.*", r"trio_chatsse\._.*"),
+    ("py:.*", r"trio_chatsse\.(testing\.)?_.*"),
     ("py:.*", r"(types\.Annotated|Field|.*=.*)"),
 ]
 html_theme = "furo"

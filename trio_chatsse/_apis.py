@@ -39,6 +39,8 @@ class ParserOptions:
     tool_calls_on_stop: ToolCallsOnStop = "emit"
     #: A background response's stream, which may be resumed by ``sequence_number``.
     resumable: bool = False
+    #: The request's ``n``: how many choices a Chat Completions stream holds.
+    choices: int = 1
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ def _chat_parser(options: ParserOptions) -> EventParser:
         tool_calls_on_stop=options.tool_calls_on_stop,
         token_limit_set=options.token_limit_set,
         stream_tool_arguments=options.stream_tool_arguments,
+        choices=options.choices,
     )
 
 

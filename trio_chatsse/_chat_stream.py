@@ -79,6 +79,8 @@ class ChatStream(Generic[OutputT]):
         self._checkpoints: list[tuple[int, int]] | None = None
         self._error: BaseException | None = None
         self._output: list[Item] = []
+        #: The choice of each done item (``None`` on a stream of one answer).
+        self._choice_of: list[int | None] = []
         self._output_spec = output
         #: The text deltas received, kept only for an ``output_type``'s partials.
         self._text_parts: list[str] | None = None if output is None else []
@@ -121,9 +123,14 @@ class ChatStream(Generic[OutputT]):
         self._received += 1
         if event.__class__ is OutputItemDone:
             self._output.append(event.item)
+            self._choice_of.append(event.choice)
         elif event.__class__ is Completed:
             self.completed = event
-        elif event.__class__ is OutputTextDelta and self._text_parts is not None:
+        elif (
+            event.__class__ is OutputTextDelta
+            and self._text_parts is not None
+            and not event.choice  # with n > 1, the output is choice 0's
+        ):
             self._text_parts.append(event.delta)
 
     def _raise_end(self) -> None:
@@ -211,7 +218,7 @@ class ChatStream(Generic[OutputT]):
             raise RuntimeError("final_output() needs a stream opened with output_type=")
         if self._result is None:
             completed = await self.final()
-            self._result = spec.result(self._output, completed.finish_reason)
+            self._result = spec.result(self.output_of(0), completed.finish_reason)
         return self._result
 
     @property
@@ -235,15 +242,26 @@ class ChatStream(Generic[OutputT]):
 
     @property
     def output(self) -> list[Item]:
-        """The done items received so far, in order (a copy)."""
+        """The done items received so far, in order (a copy); every choice's, with ``n`` > 1
+        (:meth:`output_of` gives one choice's)."""
         return list(self._output)
+
+    def output_of(self, choice: int) -> list[Item]:
+        """The done items of one choice of a Chat Completions stream with ``n`` > 1, in
+        order; on a stream of one answer, choice 0 is all of :attr:`output`."""
+        return [
+            item
+            for item, of in zip(self._output, self._choice_of, strict=True)
+            if (of or 0) == choice
+        ]
 
     @property
     def text(self) -> str:
-        """The assistant's text from the done messages received so far."""
+        """The assistant's text from the done messages received so far (choice 0's, with
+        ``n`` > 1)."""
         return "".join(
             part.text
-            for item in self._output
+            for item in self.output_of(0)
             if isinstance(item, Message)
             for part in item.content
             if isinstance(part, OutputText)
@@ -251,8 +269,8 @@ class ChatStream(Generic[OutputT]):
 
     @property
     def tool_calls(self) -> list[FunctionCall]:
-        """The complete tool calls received so far, in order."""
-        return [item for item in self._output if isinstance(item, FunctionCall)]
+        """The complete tool calls received so far, in order (choice 0's, with ``n`` > 1)."""
+        return [item for item in self.output_of(0) if isinstance(item, FunctionCall)]
 
     @property
     def usage(self) -> TokenUsage | None:
@@ -260,7 +278,11 @@ class ChatStream(Generic[OutputT]):
         return None if self.completed is None else self.completed.token_usage
 
     def assistant_message(
-        self, *, reasoning: ReasoningPolicy = "with_tool_calls", reasoning_field: str | None = None
+        self,
+        *,
+        reasoning: ReasoningPolicy = "with_tool_calls",
+        reasoning_field: str | None = None,
+        choice: int = 0,
     ) -> dict[str, object]:
         """The assistant message to append to ``messages`` for the next request of a loop.
 
@@ -269,10 +291,10 @@ class ChatStream(Generic[OutputT]):
         ``reasoning_content`` after tool calls), each where its provider expects it. Call it
         after the stream ended (``await stream.final()``). The same as
         :func:`~trio_chatsse.assistant_message` over :attr:`output`; see there for the
-        arguments.
+        arguments. With ``n`` > 1, ``choice`` picks the answer that goes on (0 by default).
         """
         self._check_whole("assistant_message")
-        return self._api.assistant_message(self._output, reasoning, reasoning_field)
+        return self._api.assistant_message(self.output_of(choice), reasoning, reasoning_field)
 
     def input_items(self, *, store: bool = False) -> list[dict[str, object]]:
         """The Responses API input items that carry this response into the next request.

@@ -44,7 +44,6 @@ from ._models import (
     OutputTextDelta,
     Reasoning,
     ReasoningContentDelta,
-    ReasoningDetail,
     ReasoningText,
     Refusal,
     RefusalDelta,
@@ -53,6 +52,7 @@ from ._models import (
     constructor,
 )
 from ._parsers import ParserCore, ParserState
+from ._reasoning_details import DetailBuilder, merge_details
 from ._tool_calls import ToolCallAssembler, ToolCallsOnStop
 from ._wire import (
     THINKING_PARTS,
@@ -96,6 +96,10 @@ class ChatChunkParser(ParserCore):
             and a ``FunctionCallArgumentsDone`` before its ``OutputItemDone``; every item event
             then carries its ``output_index``. Off by default: tool calls come out only as
             done items, as in the reference.
+        choices: The request's ``n``. With more than one, every choice is read as an answer
+            of its own (its items, deltas and finish reason), each event carries its
+            ``choice``, and ``Completed.finish_reasons`` lists each choice's; with one (the
+            default) only choice 0 is read.
     """
 
     def __init__(
@@ -104,6 +108,7 @@ class ChatChunkParser(ParserCore):
         tool_calls_on_stop: ToolCallsOnStop = "emit",
         token_limit_set: bool = False,
         stream_tool_arguments: bool = False,
+        choices: int = 1,
     ) -> None:
         if tool_calls_on_stop not in ("emit", "drop"):
             raise ValueError(
@@ -125,7 +130,7 @@ class ChatChunkParser(ParserCore):
         self._refusal_logprobs: list[TokenLogprob] = []
         self._reasoning: list[str] | None = None
         self._reasoning_field: str | None = None
-        self._details: list[_DetailBuilder] = []
+        self._details: list[DetailBuilder] = []
         self._message_fields: dict[str, JsonValue] = {}
         self._saw_tool_calls = False
         self._next_index = 0
@@ -137,6 +142,9 @@ class ChatChunkParser(ParserCore):
             allocate=self._allocate,
         )
         self._out: list[Event] = []
+        #: With ``n`` > 1: the other choices, each read by a parser of its own, by index.
+        self.choices = choices
+        self._others: dict[int, ChatChunkParser] = {}
 
     # -- public verbs -------------------------------------------------------------------------
 
@@ -181,12 +189,43 @@ class ChatChunkParser(ParserCore):
                 usage = x_groq.get("usage")
         if type(choices) is list:
             for choice in choices:
-                if type(choice) is dict and choice.get("index", 0) in (0, None):
+                if type(choice) is not dict:
+                    continue
+                index = choice.get("index", 0)
+                if index in (0, None):
                     if usage is None:
                         usage = choice.get("usage")  # some servers put it inside the choice
-                    self._on_choice(choice)
+                    if self.choices == 1:
+                        self._on_choice(choice)
+                    else:
+                        start = len(self._out)
+                        self._on_choice(choice)
+                        _tag(self._out, start, 0)
+                elif self.choices > 1 and type(index) is int and index > 0:
+                    self._on_other_choice(index, choice)
         if type(usage) is dict:
             self._on_usage(usage)
+
+    def _on_other_choice(self, index: int, choice: dict[str, object]) -> None:
+        """A choice other than 0 of an ``n`` > 1 stream, read by its own parser."""
+        other = self._others.get(index)
+        if other is None:
+            other = self._others[index] = ChatChunkParser(
+                tool_calls_on_stop=self.tool_calls_on_stop,
+                token_limit_set=self.token_limit_set,
+                stream_tool_arguments=self.stream_tool_arguments,
+            )
+            other._response_id = self._response_id
+        other._on_choice(choice)
+        self._take_from(other, index)
+
+    def _take_from(self, other: ChatChunkParser, index: int) -> None:
+        start = len(self._out)
+        self._out += other._out
+        other._out = []
+        _tag(self._out, start, index)
+        if other.error is not None:
+            self._fail(other.error)
 
     def _on_choice(self, choice: dict[str, object]) -> None:
         if self.state is not ParserState.STREAMING:
@@ -269,7 +308,7 @@ class ChatChunkParser(ParserCore):
             return
         if details:
             self._open_reasoning()
-            _merge_details(self._details, details)
+            merge_details(self._details, details)
         if text:
             self._add_reasoning(text, field)
 
@@ -420,11 +459,26 @@ class ChatChunkParser(ParserCore):
             self._finish("stop")
             if self._finish_reason == "stop":
                 self._finish_reason = None
+        finish_reasons = None
+        if self.choices > 1:
+            _tag(out, 0, 0)
+            finish_reasons = [self._finish_reason]
+            for index in sorted(self._others):
+                other = self._others[index]
+                if other.state is ParserState.STREAMING:
+                    other._finish("stop")
+                    if other._finish_reason == "stop":
+                        other._finish_reason = None
+                self._take_from(other, index)
+                finish_reasons += [None] * (index - len(finish_reasons)) + [other._finish_reason]
+            if self.state is ParserState.FAILED:
+                return out
         out.append(
             Completed(
                 response_id=self._response_id,
                 token_usage=self._usage,
                 finish_reason=self._finish_reason,
+                finish_reasons=finish_reasons,
             )
         )
         self.state = ParserState.COMPLETED
@@ -444,6 +498,12 @@ class ChatChunkParser(ParserCore):
             self._fail(error_from_object(error))
         else:
             self._fail(error_from_object({"message": str(error)}))
+
+
+def _tag(events: list[Event], start: int, choice: int) -> None:
+    """Mark ``events[start:]`` as the events of ``choice``."""
+    for position in range(start, len(events)):
+        events[position] = events[position].model_copy(update={"choice": choice})
 
 
 def _thinking_text(value: object) -> str:
@@ -469,59 +529,3 @@ def _reasoning_text(value: object) -> str:
             if type(text) is str:
                 return text
     return ""
-
-
-class _DetailBuilder:
-    """One ``reasoning_details`` entry being merged from its streamed pieces."""
-
-    __slots__ = ("fields", "parts")
-
-    def __init__(self, entry: dict[str, object]) -> None:
-        self.fields = {key: value for key, value in entry.items() if value is not None}
-        self.parts: dict[str, list[str]] = {}
-
-    def matches(self, entry: dict[str, object]) -> bool:
-        """A piece of this entry: the same ``type`` and the same (present) ``index``."""
-        index = entry.get("index")
-        return (
-            index is not None
-            and index == self.fields.get("index")
-            and entry.get("type") == self.fields.get("type")
-        )
-
-    def add(self, entry: dict[str, object]) -> None:
-        for key, value in entry.items():
-            if value is None:
-                continue
-            if key in _DETAIL_TEXT_KEYS and type(value) is str:
-                parts = self.parts.get(key)
-                if parts is None:
-                    first = self.fields.get(key)
-                    parts = self.parts[key] = [first] if type(first) is str else []
-                parts.append(value)
-            else:
-                self.fields[key] = value  # later metadata wins: a signature comes last
-
-    def build(self) -> ReasoningDetail:
-        merged = dict(self.fields)
-        for key, parts in self.parts.items():
-            merged[key] = "".join(parts)
-        if type(merged.get("type")) is not str:
-            merged["type"] = "reasoning.unknown"
-        return ReasoningDetail.model_validate(merged)
-
-
-#: The keys of a reasoning detail whose streamed pieces are joined rather than replaced.
-_DETAIL_TEXT_KEYS = frozenset({"text", "summary", "data"})
-
-
-def _merge_details(merged: list[_DetailBuilder], entries: list[object]) -> None:
-    """Merge streamed ``reasoning_details`` pieces: a piece with the same ``type`` and
-    ``index`` as the last entry extends it; anything else (no index included) is a new entry."""
-    for entry in entries:
-        if type(entry) is not dict:
-            continue
-        if merged and merged[-1].matches(entry):
-            merged[-1].add(entry)
-        else:
-            merged.append(_DetailBuilder(entry))

@@ -429,6 +429,9 @@ async def _open_stream(
     library = library_of(client)
     if api.token_limit_set(body):
         options = dataclasses.replace(options, token_limit_set=True)
+    choices = body.get("n")
+    if type(choices) is int and choices > 1:
+        options = dataclasses.replace(options, choices=choices)
     defaults = {k: v for k, v in api.default_headers.items() if k not in client.headers}
     headers = {**defaults, **(settings.headers or {})}
     wait = ResponseWait(settings.idle_timeout, settings.first_byte_timeout)

@@ -271,6 +271,9 @@ class OutputItemAdded(_Model):
     """The item's position in the response's output, in order of the added events, as in the
     Responses API; ``None`` (and left out of the JSON) on a Chat Completions stream read
     without ``stream_tool_arguments``, whose events stay the reference's."""
+    choice: int | None = _NONE_OMITTED
+    """Which choice of a Chat Completions stream with ``n`` > 1 it belongs to (``choices[].
+    index``); ``None`` (and left out of the JSON) on a stream of one answer."""
 
 
 @final
@@ -287,6 +290,9 @@ class OutputTextDelta(_Model):
     """The tokens of this piece with their log probabilities, when the request asked for
     them; ``None`` otherwise. A piece may carry tokens and no text (a server that sent them
     on a chunk of their own)."""
+    choice: int | None = _NONE_OMITTED
+    """Which choice of a Chat Completions stream with ``n`` > 1 it belongs to (``choices[].
+    index``); ``None`` (and left out of the JSON) on a stream of one answer."""
 
 
 @final
@@ -300,6 +306,9 @@ class RefusalDelta(_Model):
     """The message's position in the output, on a Responses API stream."""
     logprobs: list[TokenLogprob] | None = _NONE_OMITTED
     """The tokens of this piece with their log probabilities, when asked for."""
+    choice: int | None = _NONE_OMITTED
+    """Which choice of a Chat Completions stream with ``n`` > 1 it belongs to (``choices[].
+    index``); ``None`` (and left out of the JSON) on a stream of one answer."""
 
 
 @final
@@ -314,6 +323,9 @@ class ReasoningContentDelta(_Model):
     reasoning is one part)."""
     output_index: int | None = _NONE_OMITTED
     """The reasoning item's position in the output, on a Responses API stream."""
+    choice: int | None = _NONE_OMITTED
+    """Which choice of a Chat Completions stream with ``n`` > 1 it belongs to (``choices[].
+    index``); ``None`` (and left out of the JSON) on a stream of one answer."""
 
 
 @final
@@ -353,6 +365,9 @@ class FunctionCallArgumentsDelta(_Model):
     """The call's id, as in its :class:`OutputItemAdded`."""
     item_id: str | None = _NONE_OMITTED
     """The item's id, on a Responses API stream."""
+    choice: int | None = _NONE_OMITTED
+    """Which choice of a Chat Completions stream with ``n`` > 1 it belongs to (``choices[].
+    index``); ``None`` (and left out of the JSON) on a stream of one answer."""
 
 
 @final
@@ -371,6 +386,9 @@ class FunctionCallArgumentsDone(_Model):
     """The call's id."""
     item_id: str | None = _NONE_OMITTED
     """The item's id, on a Responses API stream."""
+    choice: int | None = _NONE_OMITTED
+    """Which choice of a Chat Completions stream with ``n`` > 1 it belongs to (``choices[].
+    index``); ``None`` (and left out of the JSON) on a stream of one answer."""
 
 
 @final
@@ -383,6 +401,9 @@ class OutputItemDone(_Model):
     output_index: int | None = _NONE_OMITTED
     """The item's position in the output, as in its :class:`OutputItemAdded`; ``None`` (and
     left out of the JSON) on a Chat Completions stream read without ``stream_tool_arguments``."""
+    choice: int | None = _NONE_OMITTED
+    """Which choice of a Chat Completions stream with ``n`` > 1 it belongs to (``choices[].
+    index``); ``None`` (and left out of the JSON) on a stream of one answer."""
 
 
 @final
@@ -399,7 +420,10 @@ class Completed(_Model):
     """Why the model stopped, as the server said (``stop``, ``tool_calls``, ``length`` for the
     request's own token limit, ``content_filter``, ...), except that it is ``tool_calls``
     whenever tool calls came out, even when the server said ``stop``; ``None`` when the stream
-    ended with ``[DONE]`` but no finish reason."""
+    ended with ``[DONE]`` but no finish reason. With ``n`` > 1, choice 0's."""
+    finish_reasons: list[str | None] | None = _NONE_OMITTED
+    """With ``n`` > 1, each choice's finish reason, by its index (under the same rules as
+    :attr:`finish_reason`); ``None`` (and left out of the JSON) on a stream of one answer."""
 
 
 Event = Annotated[

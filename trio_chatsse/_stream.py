@@ -396,6 +396,7 @@ async def open_event_stream(
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     telemetry: StreamTelemetry | None = None,
     output_type: type[OutputT] | None = None,
+    choices: int = 1,
 ) -> AsyncGenerator[ChatStream[OutputT], None]:
     """Run the event stream over any source of body bytes.
 
@@ -427,6 +428,9 @@ async def open_event_stream(
         output_type: A pydantic model class the answer's text is JSON of, for
             :meth:`ChatStream.partial_output` and :meth:`ChatStream.final_output` (a recorded
             structured-output stream).
+        choices: The request's ``n``, for a Chat Completions body with several choices:
+            each is then read as an answer of its own (see
+            :meth:`ChatStream.output_of`); with 1 (the default) only choice 0 is read.
 
     Yields:
         The :class:`ChatStream` to iterate.
@@ -445,6 +449,7 @@ async def open_event_stream(
             token_limit_set=token_limit_set,
             stream_tool_arguments=stream_tool_arguments,
             tool_calls_on_stop=tool_calls_on_stop,
+            choices=choices,
         )
     )
     async with run_stream(

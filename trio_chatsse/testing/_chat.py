@@ -134,13 +134,39 @@ def stream_events(script: Script, response_id: str, request: Mapping[str, object
     ``[DONE]`` when the script asks for them."""
     top = request.get("top_logprobs")
     asked = None if request.get("logprobs") is not True else top if type(top) is int else 0
-    events = [sse_body([c], done=False) for c in chunks(script, response_id, logprobs=asked)]
+    objects = chunks(script, response_id, logprobs=asked)
+    if script.choices:
+        objects = _interleaved([objects, *(chunks(c, response_id) for c in script.choices)])
+    events = [sse_body([c], done=False) for c in objects]
     if not script.omit_done:
         events.append(b"data: [DONE]\n\n")
     if script.error is not None:
         error = {"error": dict(script.error)}
         events.insert(min(script.error_after, len(events)), sse_body([error], done=False))
     return events
+
+
+def _interleaved(streams: list[list[dict[str, object]]]) -> list[dict[str, object]]:
+    """The chunks of several choices, taken in turn, each with its choice's index, then one
+    usage chunk: the prompt counted once, the completions of all the choices added up."""
+    usages: list[dict[str, object]] = []
+    queues = []
+    for index, stream in enumerate(streams):
+        queue = []
+        for chunk in stream:
+            choices = chunk["choices"]
+            if not isinstance(choices, list) or not choices:
+                usages.append(chunk["usage"])  # type: ignore[arg-type]  # our usage chunk
+                continue
+            queue.append({**chunk, "choices": [{**choices[0], "index": index}]})
+        queues.append(queue)
+    out = [queue[i] for i in range(max(map(len, queues))) for queue in queues if i < len(queue)]
+    if usages:
+        completion = sum(int(u["completion_tokens"]) for u in usages)  # type: ignore[call-overload]
+        prompt = int(usages[0]["prompt_tokens"])  # type: ignore[call-overload]
+        usage = {**usages[0], "completion_tokens": completion, "total_tokens": prompt + completion}
+        out.append({**out[-1], "choices": [], "usage": usage})
+    return out
 
 
 def _whole_answer(

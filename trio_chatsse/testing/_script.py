@@ -54,6 +54,10 @@ class Script:
     and llama.cpp send it), ``reasoning`` (Groq, Ollama), or ``reasoning_details``
     (OpenRouter's form: the text in ``reasoning`` and as ``reasoning.text`` pieces of
     ``reasoning_details``, with a ``signature`` on a last piece)."""
+    choices: Sequence[Script] = ()
+    """The answers of choices 1, 2, ... of a Chat Completions request with ``n`` > 1 (this
+    reply is choice 0): their chunks interleave, each with its ``index`` and its own finish,
+    and one usage chunk counts them all."""
     refusal: str = ""
     """A refusal streamed after the text, as ``delta.refusal`` pieces (Chat Completions), a
     ``refusal`` content part (Responses), or text with ``stop_reason: "refusal"`` (Messages)."""
