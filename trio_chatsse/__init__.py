@@ -53,6 +53,8 @@ from ._structured import partial_model
 
 # Agent loops
 from ._turns import (
+    InputItemParam,
+    MessageParam,
     ReasoningPolicy,
     assistant_message,
     input_items,
@@ -137,6 +139,8 @@ __all__ = [
     "messages_assistant_message",
     "parse_partial_json",
     "ReasoningPolicy",
+    "MessageParam",
+    "InputItemParam",
     # Errors
     "ChatSSEError",
     "HTTPStatusError",

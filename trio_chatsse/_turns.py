@@ -21,7 +21,7 @@ What each Chat Completions provider needs back (docs/providers.rst has the sourc
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from pydantic import JsonValue
 from pydantic_core import from_json
@@ -30,12 +30,21 @@ from ._models import FunctionCall, Item, Message, OutputText, Reasoning, Refusal
 from ._wire import THINKING_PARTS
 
 __all__ = [
+    "InputItemParam",
+    "MessageParam",
     "ReasoningPolicy",
     "assistant_message",
     "input_items",
     "messages_assistant_message",
     "parse_partial_json",
 ]
+
+#: A message of a request's ``messages`` (Chat Completions or Messages API), as a plain dict:
+#: annotate your list with it (``messages: list[MessageParam] = [{"role": "user", ...}]``) and
+#: the assistant messages this library builds append to it under ``mypy --strict``.
+MessageParam: TypeAlias = dict[str, object]
+#: An item of a Responses API request's ``input``, as a plain dict (see :data:`MessageParam`).
+InputItemParam: TypeAlias = dict[str, object]
 
 ReasoningPolicy = Literal["with_tool_calls", "always", "never"]
 
@@ -45,7 +54,7 @@ def assistant_message(
     *,
     reasoning: ReasoningPolicy = "with_tool_calls",
     reasoning_field: str | None = None,
-) -> dict[str, object]:
+) -> MessageParam:
     """The Chat Completions assistant message of a response, to append to ``messages``.
 
     It holds ``role``, ``content`` (the joined text; ``None`` when the model wrote none but
@@ -136,7 +145,7 @@ def _reasoning_fields(thoughts: list[Reasoning], field: str | None) -> dict[str,
     return {field: text}
 
 
-def messages_assistant_message(items: Iterable[Item]) -> dict[str, object]:
+def messages_assistant_message(items: Iterable[Item]) -> MessageParam:
     """The Messages API assistant message of a response, to append to ``messages``.
 
     ``{"role": "assistant", "content": [...]}`` with one block per item, in order: ``thinking``
@@ -173,7 +182,7 @@ def messages_assistant_message(items: Iterable[Item]) -> dict[str, object]:
     return {"role": "assistant", "content": blocks}
 
 
-def input_items(items: Iterable[Item], *, store: bool = False) -> list[dict[str, object]]:
+def input_items(items: Iterable[Item], *, store: bool = False) -> list[InputItemParam]:
     """The Responses API input items that carry a response's output into the next request.
 
     Append them to the ``input`` of the next :func:`~trio_chatsse.open_responses_stream`,

@@ -7,7 +7,7 @@ import json
 import httpx
 import trio
 
-from trio_chatsse import FunctionCall, open_responses_stream
+from trio_chatsse import FunctionCall, InputItemParam, open_responses_stream
 from trio_chatsse.testing import Reply, ScriptedToolCall, open_chat_server
 
 TOOLS = [
@@ -37,7 +37,7 @@ async def main() -> None:
     # The server refuses a call sent back without its reasoning item, as OpenAI does.
     async with open_chat_server(*replies, require_state_back=True) as server:
         async with httpx.AsyncClient(base_url=server.base_url) as http:
-            inputs: list[dict[str, object]] = [{"role": "user", "content": "What is 2 + 40?"}]
+            inputs: list[InputItemParam] = [{"role": "user", "content": "What is 2 + 40?"}]
             while True:
                 async with open_responses_stream(
                     http,

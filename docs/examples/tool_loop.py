@@ -7,7 +7,7 @@ import json
 import httpx
 import trio
 
-from trio_chatsse import FunctionCall, open_chat_stream
+from trio_chatsse import FunctionCall, MessageParam, open_chat_stream
 from trio_chatsse.testing import Reply, ScriptedToolCall, open_chat_server
 
 TOOLS = [
@@ -38,7 +38,7 @@ async def main() -> None:
     ]
     async with open_chat_server(*replies, require_state_back=True) as server:
         async with httpx.AsyncClient(base_url=server.base_url) as http:
-            messages: list[dict[str, object]] = [{"role": "user", "content": "What is 2 + 40?"}]
+            messages: list[MessageParam] = [{"role": "user", "content": "What is 2 + 40?"}]
             while True:
                 async with open_chat_stream(
                     http, model="any", messages=messages, tools=TOOLS
