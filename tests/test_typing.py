@@ -12,7 +12,7 @@ mypy_api = pytest.importorskip("mypy.api")
 
 ROOT = Path(__file__).parent.parent
 
-LOOP = '''
+LOOP = """
 from trio_chatsse import ChatStream, InputItemParam, MessageParam
 
 
@@ -22,16 +22,16 @@ async def next_turn(stream: ChatStream, responses: ChatStream) -> None:
     messages.append({"role": "tool", "tool_call_id": "call_1", "content": "42"})
     inputs: list[InputItemParam] = [{"role": "user", "content": "What is 2 + 40?"}]
     inputs += responses.input_items()
-'''
+"""
 
-WRONG = '''
+WRONG = """
 from trio_chatsse import ChatStream
 
 
 async def next_turn(stream: ChatStream) -> None:
     messages = [{"role": "user", "content": "What is 2 + 40?"}]
     messages.append(stream.assistant_message())
-'''
+"""
 
 
 def check(tmp_path: Path, **sources: str) -> tuple[str, int]:
