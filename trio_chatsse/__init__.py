@@ -13,6 +13,7 @@ from ._http import open_chat_stream, open_messages_stream, open_responses_stream
 from ._background import resume_responses_stream
 from ._chat_stream import ChatStream, ResponseCursor
 from ._stream import CHANNEL_SIZE, open_event_stream
+from ._limiter import Limiter, estimate_tokens
 from ._telemetry import ReadOutcome, StreamStats, StreamTelemetry
 from ._tool_calls import ToolCallsOnStop
 
@@ -102,6 +103,8 @@ __all__ = [
     "StreamStats",
     "StreamTelemetry",
     "ReadOutcome",
+    "Limiter",
+    "estimate_tokens",
     "CHANNEL_SIZE",
     "WireAPI",
     "ToolCallsOnStop",

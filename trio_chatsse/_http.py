@@ -22,6 +22,7 @@ from ._body import body_source
 from ._chat_stream import ChatStream
 from ._clients import library_of
 from ._errors import HTTPStatusError
+from ._limiter import Limiter
 from ._sender import Sender
 from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._stream import require_trio, run_stream
@@ -63,6 +64,7 @@ async def open_chat_stream(
     headers: Mapping[str, str] | None = None,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     telemetry: StreamTelemetry | None = None,
+    limiter: Limiter | None = None,
     output_type: type[OutputT] | None = None,
     output_strict: bool = True,
     **params: object,
@@ -118,6 +120,10 @@ async def open_chat_stream(
         headers: More headers for this request.
         max_event_size: The largest line or event accepted, in bytes.
         telemetry: Called once per read of the body; see :class:`~trio_chatsse.StreamTelemetry`.
+        limiter: A :class:`~trio_chatsse.Limiter` shared with other streams: each attempt
+            waits for its turn (streams in flight, requests and tokens per minute, the
+            server's rate-limit headers and ``Retry-After``) and holds it until the stream
+            ends; ``stream.stats.limiter_wait`` says how long it waited.
         output_type: A pydantic model class the answer must be JSON of (structured output):
             its JSON schema is sent as ``response_format``, the stream is a
             ``ChatStream[output_type]``, and :meth:`ChatStream.partial_output` and
@@ -160,7 +166,7 @@ async def open_chat_stream(
         output=output,
     )
     settings = _Settings(
-        idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry
+        idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry, limiter
     )
     options = ParserOptions(
         stream_tool_arguments=stream_tool_arguments, tool_calls_on_stop=tool_calls_on_stop
@@ -186,6 +192,7 @@ async def open_responses_stream(
     headers: Mapping[str, str] | None = None,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     telemetry: StreamTelemetry | None = None,
+    limiter: Limiter | None = None,
     background: bool = False,
     max_resumes: int = 5,
     cancel_on_exit: bool = True,
@@ -227,6 +234,7 @@ async def open_responses_stream(
         headers: More headers for this request.
         max_event_size: The largest line or event accepted, in bytes.
         telemetry: Called once per read of the body; see :class:`~trio_chatsse.StreamTelemetry`.
+        limiter: As for :func:`~trio_chatsse.open_chat_stream`.
         background: Run the response in background mode (``"background": true, "store":
             true``): when the connection breaks or goes idle after the response id is known,
             the stream goes on from the last event read (``GET responses/{id}?stream=true&
@@ -274,7 +282,7 @@ async def open_responses_stream(
         output=output,
     )
     settings = _Settings(
-        idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry
+        idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry, limiter
     )
     if max_resumes < 0:
         raise ValueError(f"max_resumes must be 0 or more, not {max_resumes!r}")
@@ -303,6 +311,7 @@ async def open_messages_stream(
     headers: Mapping[str, str] | None = None,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
     telemetry: StreamTelemetry | None = None,
+    limiter: Limiter | None = None,
     output_type: type[OutputT] | None = None,
     output_strict: bool = True,
     **params: object,
@@ -349,6 +358,7 @@ async def open_messages_stream(
         headers: More headers for this request (``anthropic-beta``...).
         max_event_size: The largest line or event accepted, in bytes.
         telemetry: Called once per read of the body; see :class:`~trio_chatsse.StreamTelemetry`.
+        limiter: As for :func:`~trio_chatsse.open_chat_stream`.
         output_type: As for :func:`~trio_chatsse.open_chat_stream`; the schema is sent as
             ``output_config.format`` (the generally available form, no beta header).
         output_strict: As for :func:`~trio_chatsse.open_chat_stream` (the API has no strict
@@ -390,7 +400,7 @@ async def open_messages_stream(
         output=output,
     )
     settings = _Settings(
-        idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry
+        idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry, limiter
     )
     options = ParserOptions(stream_tool_arguments=stream_tool_arguments)
     async with _open_stream(client, api, body, options, settings, output) as stream:
@@ -407,6 +417,7 @@ class _Settings:
     headers: Mapping[str, str] | None
     max_event_size: int
     telemetry: StreamTelemetry | None
+    limiter: Limiter | None = None
 
     def __post_init__(self) -> None:
         check_stream_args(self.idle_timeout, self.max_event_size, self.first_byte_timeout)
@@ -438,6 +449,8 @@ async def _open_stream(
     sender = Sender(client, library, api, body, headers, settings.max_retries, wait, options)
     if background is not None:
         sender.resumer = Resumer(client, library, headers, wait, background.max_resumes)
+    if settings.limiter is not None:
+        sender.share_limits(settings.limiter, body)
     stream: ChatStream[OutputT] | None = None
     try:
         try:
@@ -464,8 +477,13 @@ async def _open_stream(
             retries=sender.retries,
             output=None if output is None else output[0],
         ) as stream:
+            stream.stats.limiter_wait = sender.limiter_wait
             yield stream
     finally:
+        completed = None if stream is None else stream.completed
+        sender.finish(None if completed is None else completed.token_usage)
+        if stream is not None:
+            stream.stats.limiter_wait = sender.limiter_wait
         # Each of these shields itself, with a timeout (CLOSE_TIMEOUT).
         await sender.close()  # noqa: ASYNC102
         if sender.resumer is not None:

@@ -14,6 +14,7 @@ import trio
 
 from ._body import body_source
 from ._errors import RateLimitError, StreamError
+from ._limiter import PROMPT_FIELDS, Limiter, Permit, estimate_tokens
 from ._recovery import Attempt, retryable_before_content
 from ._status import retry_after_of, status_error
 from ._timeouts import CLOSE_TIMEOUT, ResponseWait
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from ._apis import ParserOptions, WireAPISpec
     from ._background import Resumer
     from ._clients import ClientLibrary, HTTPClient, HTTPResponse
+    from ._models import TokenUsage
     from ._parsers import EventParser
 
 __all__ = ["MAX_RETRY_DELAY", "RETRY_STATUSES", "Sender"]
@@ -63,16 +65,37 @@ class Sender:
         self._max_retries = max_retries
         self._wait = wait
         self._options = options
+        #: The shared limiter, the request's estimated tokens, and the permit it holds.
+        self.limiter: Limiter | None = None
+        self._estimate = 0
+        self.permit: Permit | None = None
         #: Retries made so far.
         self.retries = 0
+        #: Seconds spent waiting for the limiter's turns.
+        self.limiter_wait = 0.0
         #: Resumes a background response's stream, when the request made one.
         self.resumer: Resumer | None = None
         self._response: HTTPResponse | None = None
+
+    def share_limits(self, limiter: Limiter, body: Mapping[str, object]) -> None:
+        """Wait for ``limiter`` before each attempt, this request counted as ``body`` says."""
+        self.limiter = limiter
+        prompt = json.dumps([body.get(key) for key in PROMPT_FIELDS], separators=(",", ":"))
+        self._estimate = estimate_tokens(body, len(prompt))
+
+    def finish(self, usage: TokenUsage | None) -> None:
+        """The stream ended: give the permit back with the tokens the usage reports."""
+        permit, self.permit = self.permit, None
+        if permit is not None and self.limiter is not None:
+            self.limiter.release(permit, None if usage is None else usage.total_tokens or None)
 
     async def send(self) -> HTTPResponse:
         """Send the request, retrying what may be retried; the response with a good status."""
         library, wait = self._library, self._wait
         while True:
+            if self.limiter is not None and self.permit is None:
+                self.permit = await self.limiter.acquire(self._estimate)
+                self.limiter_wait += self.permit.waited
             request = self._client.build_request(
                 "POST",
                 self._api.path,
@@ -90,26 +113,41 @@ class Sender:
                 # Nothing reached the caller yet, so any transport failure is safe to retry: a
                 # refused connection, or a pooled connection the server had already closed
                 # ("Server disconnected without sending a response"), as openai-python does.
+                self._give_back()
                 if self.retries == self._max_retries:
                     what = "connect to" if isinstance(exc, library.connect_error) else "reach"
                     raise StreamError(f"could not {what} the server: {exc!r:.300}") from exc
                 await self._back_off(None, type(exc).__name__)
                 continue
             if waiting.cancelled_caught:  # no headers in time
+                self._give_back()
                 if self.retries == self._max_retries:
                     wait.expired()
                 await self._back_off(None, "no response in time")
                 continue
             if response.status_code < 400:
+                self._observe(response, None)
                 self._response = response
                 return response
             error = await status_error(response, library)
-            if response.status_code not in RETRY_STATUSES or self.retries == self._max_retries:
-                raise error
             retry_after = (
                 error.retry_after if isinstance(error, RateLimitError) else retry_after_of(response)
             )
+            self._observe(response, retry_after if response.status_code in (429, 503) else None)
+            self._give_back()
+            if response.status_code not in RETRY_STATUSES or self.retries == self._max_retries:
+                raise error
             await self._back_off(retry_after, f"HTTP {response.status_code}")
+
+    def _observe(self, response: HTTPResponse, retry_after: float | None) -> None:
+        if self.limiter is not None and self.permit is not None:
+            self.limiter.observe(self.permit, response.headers, retry_after)
+
+    def _give_back(self) -> None:
+        """An attempt that got no answer to stream: its permit goes back, its tokens unused."""
+        permit, self.permit = self.permit, None
+        if permit is not None and self.limiter is not None:
+            self.limiter.release(permit, 0)
 
     async def restart(
         self, error: BaseException, parser: EventParser, content_seen: bool
@@ -126,6 +164,7 @@ class Sender:
         if not retryable_before_content(error):
             return None
         await self.close()
+        self.finish(None)
         await self._back_off(None, f"{type(error).__name__} before any content")
         response = await self.send()
         source = await body_source(

@@ -62,6 +62,8 @@ class StreamStats:
     status before a response, or a failure before the first content)."""
     resumes: int = 0
     """How many times a background response's stream was resumed after a cut."""
+    limiter_wait: float = 0.0
+    """Seconds the stream waited for its :class:`~trio_chatsse.Limiter`'s turns."""
     time_to_first_byte: float | None = None
     """Seconds from the start of the stream to its first byte."""
     time_to_first_event: float | None = None

@@ -186,6 +186,8 @@ class GenAITelemetry:
                     self._tokens.record(count, {**common, "gen_ai.token.type": kind})
         if clock.first_chunk is not None:
             span.set_attribute("gen_ai.response.time_to_first_chunk", clock.first_chunk)
+        if stream is not None and stream.stats.limiter_wait:
+            span.set_attribute("trio_chatsse.limiter.wait", stream.stats.limiter_wait)
         duration_attributes = dict(common)
         if error is not None:
             error_type = f"{type(error).__module__}.{type(error).__qualname__}"

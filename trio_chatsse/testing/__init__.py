@@ -17,8 +17,16 @@ depend on, so it needs no extra package::
 
 from __future__ import annotations
 
+from ._ratelimit import RateLimitWindow
 from ._reply import Reply
 from ._script import ScriptedToolCall, sse_body
 from ._server import ChatServer, open_chat_server
 
-__all__ = ["ChatServer", "Reply", "ScriptedToolCall", "open_chat_server", "sse_body"]
+__all__ = [
+    "ChatServer",
+    "RateLimitWindow",
+    "Reply",
+    "ScriptedToolCall",
+    "open_chat_server",
+    "sse_body",
+]

@@ -20,6 +20,7 @@ import trio
 from .._nursery import open_background_nursery
 from . import _chat, _messages, _responses
 from ._background import BackgroundResponses
+from ._ratelimit import RateLimitWindow
 from ._reply import Reply
 from ._script import WireForm
 from ._state import ProviderState
@@ -58,6 +59,7 @@ class ChatServer:
         default: ReplySource,
         api_key: str | None,
         require_state_back: bool = False,
+        rate_limit: RateLimitWindow | None = None,
     ) -> None:
         #: The port the server listens on.
         self.port = port
@@ -75,6 +77,8 @@ class ChatServer:
         #: Whether requests that leave out provider state this server sent are refused.
         self.require_state_back = require_state_back
         self._provider_state = ProviderState()
+        #: The requests window enforced (and announced in the headers), if any.
+        self.rate_limit = rate_limit
         #: Background Responses: kept events, resumes asked for, cancels received.
         self.background = BackgroundResponses()
         self._response_count = 0
@@ -152,13 +156,21 @@ class ChatServer:
             error = {"message": refusal, "type": "invalid_request_error"}
             await ex.send_json(400, {"error": error})
             return True
+        limit_headers: list[tuple[str, str]] = []
+        if self.rate_limit is not None:
+            admitted, limit_headers = self.rate_limit.admit(trio.current_time())
+            if not admitted:
+                error = {"message": "Rate limit reached for requests", "type": "requests"}
+                error["code"] = "rate_limit_exceeded"
+                await ex.send_json(429, {"error": error}, limit_headers)
+                return True
         reply = self._next_reply(payload)
         self._response_count += 1
         response_id = f"{form.id_prefix}-{self._response_count}"
         self._provider_state.remember(reply, response_id, payload)
         if form is _responses.FORM:
             self.background.remember(reply, response_id, payload)
-        return await _play(ex, reply, payload, response_id, form)
+        return await _play(ex, reply, payload, response_id, form, limit_headers)
 
 
 async def _send_background(
@@ -240,9 +252,11 @@ async def _play(
     request: Mapping[str, object],
     response_id: str,
     form: WireForm,
+    headers: list[tuple[str, str]],
 ) -> bool:
     """Send one reply, faults included. Returns whether the connection may be reused."""
     extra = [] if reply.retry_after is None else [("retry-after", f"{reply.retry_after:g}")]
+    extra += headers
     if reply.raw_body is not None:
         await ex.start(reply.status, reply.content_type, extra)
         if reply.raw_body:
@@ -307,6 +321,7 @@ async def open_chat_server(
     require_state_back: bool = False,
     host: str = "127.0.0.1",
     port: int = 0,
+    rate_limit: RateLimitWindow | None = None,
 ) -> AsyncGenerator[ChatServer, None]:
     """Run an OpenAI-compatible server for the duration of the block.
 
@@ -320,6 +335,9 @@ async def open_chat_server(
             with it, as the providers do: the call's ``extra_content`` (Gemini 3's thought
             signature), the reasoning of that message in the field it was streamed in
             (DeepSeek's thinking mode), or the merged ``reasoning_details`` (OpenRouter).
+        rate_limit: Enforce a window of requests, counting down in OpenAI's
+            ``x-ratelimit-*-requests`` headers and answering 429 with ``Retry-After`` beyond
+            it, to test your own fan-out.
         host: The address to listen on (keep it on loopback).
         port: The port; 0 lets the system pick a free one.
 
@@ -328,7 +346,7 @@ async def open_chat_server(
     """
     listeners = await trio.open_tcp_listeners(port, host=host)
     bound = listeners[0].socket.getsockname()[1]
-    server = ChatServer(bound, replies, default, api_key, require_state_back)
+    server = ChatServer(bound, replies, default, api_key, require_state_back, rate_limit)
     async with open_background_nursery() as nursery:
         await nursery.start(trio.serve_listeners, server._serve_connection, listeners)
         yield server
