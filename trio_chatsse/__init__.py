@@ -13,6 +13,8 @@ from ._http import open_chat_stream, open_messages_stream, open_responses_stream
 from ._background import resume_responses_stream
 from ._chat_stream import ChatStream, ResponseCursor
 from ._stream import CHANNEL_SIZE, open_event_stream
+from ._batch import open_batch
+from ._batch_bodies import BatchResult
 from ._limiter import Limiter, estimate_tokens
 from ._telemetry import ReadOutcome, StreamStats, StreamTelemetry
 from ._tool_calls import ToolCallsOnStop
@@ -105,6 +107,8 @@ __all__ = [
     "ReadOutcome",
     "Limiter",
     "estimate_tokens",
+    "open_batch",
+    "BatchResult",
     "CHANNEL_SIZE",
     "WireAPI",
     "ToolCallsOnStop",

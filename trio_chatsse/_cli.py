@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from . import __version__
+from ._cli_batch import add_batch_command, check_batch_args, run_batch_command
 from ._cli_output import Printer
 from ._cli_requests import (
     UsageError,
@@ -187,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show tool calls as their arguments stream (with --jsonl: their live events)",
     )
+    add_batch_command(commands, common, _count)
     return parser
 
 
@@ -232,6 +234,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "serve":
             replies = load_replies(args.replies) if args.replies else []
             trio.run(run_server, args.host, args.port, replies)
+        elif args.command == "batch":
+            try:
+                check_batch_args(args)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            trio.run(run_batch_command, args, new_client)
         else:
             request = chat_request(args, sys.stdin)
             trio.run(run_chat, args, request, printer, new_client)

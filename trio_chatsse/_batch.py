@@ -1,0 +1,184 @@
+"""Many requests at once: :func:`open_batch` streams each one (timeouts, retries and a shared
+:class:`~trio_chatsse.Limiter` apply) and hands back its result as soon as it finishes.
+
+One nursery: a feeder task reads the requests as they are needed, ``concurrency`` workers
+run them, results come through a bounded channel. Memory stays bounded whatever the size of
+the input; leaving the block cancels what is still running.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ._batch_bodies import BatchRequest, BatchResult, read_request, response_body
+from ._errors import ChatSSEError, HTTPStatusError
+from ._http import open_chat_stream, open_messages_stream, open_responses_stream
+from ._nursery import open_background_nursery
+
+if TYPE_CHECKING:
+    import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
+    import httpx2
+
+    from ._limiter import Limiter
+
+__all__ = ["open_batch"]
+
+
+@asynccontextmanager
+async def open_batch(
+    client: httpx.AsyncClient | httpx2.AsyncClient,
+    requests: Iterable[object] | AsyncIterable[object],
+    *,
+    concurrency: int = 16,
+    limiter: Limiter | None = None,
+    idle_timeout: float = 300.0,
+    first_byte_timeout: float | None = None,
+    max_retries: int = 2,
+) -> AsyncGenerator[trio.MemoryReceiveChannel[BatchResult], None]:
+    """Run many requests, ``concurrency`` at a time; yield their results as they finish.
+
+    Example::
+
+        lines = (json.loads(line) for line in open("batch.jsonl"))
+        async with open_batch(http, lines, concurrency=50, limiter=Limiter()) as results:
+            async for result in results:
+                print(result.custom_id, result.status_code)
+
+    Args:
+        client: An ``httpx.AsyncClient`` or ``httpx2.AsyncClient`` with the base URL and the
+            authentication, as for :func:`~trio_chatsse.open_chat_stream`.
+        requests: Lines of an OpenAI Batch API input file, parsed: ``{"custom_id", "method":
+            "POST", "url": "/v1/chat/completions" | "/v1/responses" | "/v1/messages",
+            "body"}``; an iterable or an async iterable, read only as fast as the requests
+            are sent.
+        concurrency: Requests in flight at once.
+        limiter: A :class:`~trio_chatsse.Limiter` the requests share (with each other, and
+            with any other stream given it).
+        idle_timeout: As for :func:`~trio_chatsse.open_chat_stream`.
+        first_byte_timeout: As for :func:`~trio_chatsse.open_chat_stream`.
+        max_retries: As for :func:`~trio_chatsse.open_chat_stream`.
+
+    Yields:
+        A channel of :class:`BatchResult`, in order of completion: a response (its status, its
+        body as the API would have answered without ``stream: true``), an HTTP error status
+        with the server's error body, or an ``error`` (a bad line, a stream that failed).
+    """
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be 1 or more, not {concurrency!r}")
+    options: dict[str, Any] = {
+        "idle_timeout": idle_timeout,
+        "first_byte_timeout": first_byte_timeout,
+        "max_retries": max_retries,
+        "limiter": limiter,
+    }
+    send_work, receive_work = trio.open_memory_channel[BatchRequest](0)
+    send_result, receive_result = trio.open_memory_channel[BatchResult](concurrency)
+
+    async def feed(send_errors: trio.MemorySendChannel[BatchResult]) -> None:
+        async def put(line: object) -> None:
+            request = read_request(line)
+            if isinstance(request, BatchResult):
+                await send_errors.send(request)
+            else:
+                await send_work.send(request)
+
+        async with send_work, send_errors:
+            if isinstance(requests, AsyncIterable):
+                async for line in requests:
+                    await put(line)
+            else:
+                for line in requests:
+                    await put(line)
+
+    async def work(send: trio.MemorySendChannel[BatchResult]) -> None:
+        async with send:
+            async for request in receive_work:
+                await send.send(await _run(client, request, options))
+
+    with receive_result, receive_work:  # closed after the tasks are cancelled and done
+        async with open_background_nursery() as nursery:
+            async with send_result:
+                for _ in range(concurrency):
+                    nursery.start_soon(work, send_result.clone())
+                nursery.start_soon(feed, send_result.clone())
+            yield receive_result
+
+
+async def _run(client: Any, request: BatchRequest, options: dict[str, Any]) -> BatchResult:
+    body = dict(request.body)
+    model = str(body.pop("model"))
+    try:
+        if request.api == "responses":
+            opened = open_responses_stream(
+                client,
+                model=model,
+                input=body.pop("input", ""),  # type: ignore[arg-type]  # checked there
+                extra_body=body,
+                **options,
+            )
+        elif request.api == "messages":
+            max_tokens = body.pop("max_tokens", None)
+            if type(max_tokens) is not int:
+                raise ValueError("a Messages API body needs max_tokens")
+            opened = open_messages_stream(
+                client,
+                model=model,
+                messages=body.pop("messages", []),  # type: ignore[arg-type]  # checked there
+                max_tokens=max_tokens,
+                extra_body=body,
+                **options,
+            )
+        else:
+            opened = open_chat_stream(
+                client,
+                model=model,
+                messages=body.pop("messages", []),  # type: ignore[arg-type]  # checked there
+                extra_body=body,
+                **options,
+            )
+        async with opened as stream:
+            completed = await stream.final()
+            output = stream.output
+            request_id = _request_id(stream.response)
+    except HTTPStatusError as error:
+        body_out: dict[str, object] = (
+            {"error": error.error} if error.error is not None else _error_body(error.body)
+        )
+        return BatchResult(
+            request.custom_id, error.status_code, body_out, request_id=error.request_id
+        )
+    except ChatSSEError as error:
+        failure: dict[str, object] = {"code": type(error).__name__, "message": error.message}
+        return BatchResult(request.custom_id, error=failure)
+    except (TypeError, ValueError) as error:
+        return BatchResult(
+            request.custom_id, error={"code": "invalid_request", "message": str(error)}
+        )
+    usage = completed.token_usage
+    return BatchResult(
+        request.custom_id,
+        200,
+        response_body(request.api, model, output, completed),
+        request_id=request_id,
+        total_tokens=0 if usage is None else usage.total_tokens,
+    )
+
+
+def _request_id(response: Any) -> str | None:
+    if response is None:
+        return None
+    value = response.headers.get("x-request-id") or response.headers.get("request-id")
+    return value if isinstance(value, str) else None
+
+
+def _error_body(text: str) -> dict[str, object]:
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return {"error": {"message": text}}
+    return parsed if isinstance(parsed, dict) else {"error": {"message": text}}

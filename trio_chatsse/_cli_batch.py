@@ -1,0 +1,213 @@
+"""``trio-chatsse batch``: an OpenAI Batch API input file run against any server, streamed,
+resumable, with its output in the Batch API's output format."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from ._batch import open_batch
+from ._batch_bodies import BatchResult
+from ._limiter import Limiter
+
+if TYPE_CHECKING:
+    from ._clients import HTTPClient
+
+__all__ = ["add_batch_command", "check_batch_args", "run_batch_command"]
+
+#: Seconds between two progress lines when standard error is not a terminal.
+PROGRESS_EVERY = 5.0
+
+
+def add_batch_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+    count: Callable[[int], Callable[[str], int]],
+) -> None:
+    """The ``batch`` subcommand's arguments."""
+    batch = commands.add_parser(
+        "batch",
+        parents=[common],
+        help="run an OpenAI Batch API file against any server",
+        description=(
+            "Send each request of an OpenAI Batch API input file (custom_id, method, url, "
+            "body), streamed, and write each result as a Batch API output line. Run it again "
+            "to go on: the custom_ids already in the output are skipped."
+        ),
+    )
+    batch.add_argument("input", type=Path, help="the input .jsonl file")
+    batch.add_argument("-o", "--output", type=Path, required=True, help="the output .jsonl")
+    batch.add_argument(
+        "--base-url",
+        default=os.environ.get("OPENAI_BASE_URL"),
+        help="e.g. http://127.0.0.1:8080/v1 (default: $OPENAI_BASE_URL)",
+    )
+    batch.add_argument(
+        "--api-key",
+        default=os.environ.get("OPENAI_API_KEY"),
+        help="default: $OPENAI_API_KEY (sent as a Bearer token and as x-api-key)",
+    )
+    batch.add_argument("--concurrency", type=count(1), default=16, help="requests at once (16)")
+    batch.add_argument("--rpm", type=count(1), help="requests per minute at most")
+    batch.add_argument("--tpm", type=count(1), help="tokens per minute at most (estimated)")
+    batch.add_argument("--max-retries", type=count(0), default=2, help="retries per request (2)")
+
+
+def done_custom_ids(path: Path) -> set[str]:
+    """The custom_ids an output file already holds; a last line cut short by a crash is
+    removed, so that every line is whole."""
+    done: set[str] = set()
+    if not path.exists():
+        return done
+    good = 0
+    with path.open("rb") as file:
+        for raw in file:
+            if not raw.endswith(b"\n"):
+                break
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                break
+            custom_id = line.get("custom_id") if isinstance(line, dict) else None
+            if isinstance(custom_id, str):
+                done.add(custom_id)
+            good += len(raw)
+    if good < path.stat().st_size:
+        with path.open("rb+") as file:
+            file.truncate(good)
+    return done
+
+
+class _Input:
+    """The input's lines not done yet, read as they are needed; counts what it skipped."""
+
+    def __init__(self, path: Path, done: set[str]) -> None:
+        self.path, self.done = path, done
+        self.seen: set[str] = set()
+        self.skipped = self.duplicates = 0
+
+    def lines(self) -> Iterator[object]:
+        with self.path.open(encoding="utf-8") as file:
+            for text in file:
+                if not text.strip():
+                    continue
+                try:
+                    line = json.loads(text)
+                except ValueError:
+                    yield text  # the batch writes its error line
+                    continue
+                custom_id = line.get("custom_id") if isinstance(line, dict) else None
+                if isinstance(custom_id, str):
+                    if custom_id in self.done:
+                        self.skipped += 1
+                        continue
+                    if custom_id in self.seen:
+                        self.duplicates += 1
+                        continue
+                    self.seen.add(custom_id)
+                yield line
+
+
+class _Progress:
+    """Done/total, rate, tokens per second, errors and ETA: a bar on a terminal (tqdm, when
+    installed), else a plain line every few seconds."""
+
+    def __init__(self, total: int, err: IO[str]) -> None:
+        self.total, self.err = total, err
+        self.done = self.failed = self.tokens = 0
+        self.started = self._shown = time.monotonic()
+        self._bar: Any = None
+        if err.isatty():
+            try:  # optional: the [progress] extra
+                tqdm = importlib.import_module("tqdm").tqdm
+            except ImportError:
+                pass
+            else:
+                self._bar = tqdm(total=total, file=err, unit="req", dynamic_ncols=True)
+
+    def add(self, result: BatchResult) -> None:
+        self.done += 1
+        self.failed += not result.ok
+        self.tokens += result.total_tokens
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(errors=self.failed, tokens_s=int(self.tokens / self._elapsed()))
+        elif time.monotonic() - self._shown >= PROGRESS_EVERY:
+            self._shown = time.monotonic()
+            self.err.write(self.line() + "\n")
+            self.err.flush()
+
+    def _elapsed(self) -> float:
+        return max(time.monotonic() - self.started, 1e-9)
+
+    def line(self) -> str:
+        elapsed = self._elapsed()
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate else float("inf")
+        return (
+            f"batch: {self.done}/{self.total} done, {rate:.1f} req/s, "
+            f"{self.tokens / elapsed:.0f} tokens/s, {self.failed} failed, ETA {eta:.0f} s"
+        )
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def check_batch_args(args: argparse.Namespace) -> None:
+    """Mistakes found before any request.
+
+    Raises:
+        ValueError: No base URL, or no input file.
+    """
+    if not args.base_url:
+        raise ValueError("no base URL: pass --base-url or set OPENAI_BASE_URL")
+    if not args.input.is_file():
+        raise ValueError(f"no input file {str(args.input)!r}")
+
+
+async def run_batch_command(
+    args: argparse.Namespace, new_client: Callable[..., HTTPClient]
+) -> None:
+    """Run the batch; write the output lines as they come, and a summary on standard error."""
+    done = done_custom_ids(args.output)
+    todo = _Input(args.input, done)
+    total = sum(1 for text in args.input.open(encoding="utf-8") if text.strip()) - len(done)
+    progress = _Progress(max(total, 0), sys.stderr)
+    key = args.api_key
+    headers = {"Authorization": f"Bearer {key}", "x-api-key": key} if key else {}
+    limiter = Limiter(
+        max_concurrent=args.concurrency, requests_per_minute=args.rpm, tokens_per_minute=args.tpm
+    )
+    number = len(done)
+    try:
+        async with new_client(base_url=args.base_url, headers=headers, timeout=30) as http:
+            with args.output.open("ab") as out:
+                async with open_batch(
+                    http,
+                    todo.lines(),
+                    concurrency=args.concurrency,
+                    limiter=limiter,
+                    max_retries=args.max_retries,
+                ) as results:
+                    async for result in results:
+                        number += 1
+                        # One write of a whole line: a crash loses a line, never half of one.
+                        out.write(json.dumps(result.line(number)).encode() + b"\n")
+                        out.flush()
+                        progress.add(result)
+    finally:
+        progress.close()
+        summary = (
+            f"batch: {progress.done} written ({progress.failed} failed), {todo.skipped} "
+            f"already done, {todo.duplicates} duplicate custom_ids skipped, "
+            f"{progress.tokens} tokens, {time.monotonic() - progress.started:.1f} s"
+        )
+        print(summary, file=sys.stderr)
