@@ -55,6 +55,6 @@ nitpick_ignore_regex = [
 ]
 html_theme = "furo"
 html_static_path = ["_static"]
-html_css_files = ["wrap.css"]
+html_css_files = ["layout.css"]
 html_title = "trio_chatsse"
 exclude_patterns = ["_build"]
