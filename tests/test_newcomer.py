@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import trio
 
-from trio_chatsse import open_chat_stream, open_messages_stream, open_responses_stream
+from trio_chatsse import FunctionCall, open_chat_stream, open_messages_stream, open_responses_stream
 from trio_chatsse.testing import ChatServer, Reply
 
-from .helpers import HTTPClient
+from .helpers import FIXTURES, HTTPClient, parse_every_way
 from .test_cli import run_cli
 
 CHAT_TOOL = {
@@ -211,3 +211,19 @@ def test_a_missing_httpx2_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setitem(sys.modules, "httpx2", None)  # as if it were not installed
     with pytest.raises(UsageError, match=r'pip install "trio-chatsse\[httpx2\]"'):
         client_factory("httpx2")
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [*sorted(FIXTURES.glob("*.sse")), *sorted((FIXTURES / "messages").glob("*.sse"))],
+    ids=lambda p: f"{p.parent.name}/{p.stem}",
+)
+def test_items_without_an_id_from_the_server_all_say_none(fixture: Path) -> None:
+    """One rule for every item: Chat Completions and Messages streams give no item ids, and
+    every item says ``None`` (a reasoning item once said ``""``)."""
+    api = "messages" if fixture.parent.name == "messages" else "chat"
+    events, _ = parse_every_way(fixture.read_bytes(), api=api)
+    for event in events:
+        item = getattr(event, "item", None)
+        if item is not None and not isinstance(item, FunctionCall):
+            assert item.id is None, event

@@ -204,8 +204,9 @@ class Reasoning(_Model):
     """
 
     type: Literal["reasoning"] = "reasoning"
-    id: str = ""
-    """The item's id on a Responses API stream; empty on a Chat Completions one."""
+    id: str | None = None
+    """The item's id on a Responses API stream; ``None`` where the server gives none (Chat
+    Completions and Messages API streams), as for the other items."""
     summary: list[SummaryText] = []
     """The reasoning summary, one entry per part (Responses API; Chat Completions streams send
     none)."""

@@ -199,7 +199,7 @@ class ResponsesEventParser(ParserCore):
             message = Message(id=item.item_id, phase=phase if type(phase) is str else None)
             self._add(item, message)
         elif item.kind == "reasoning":
-            self._add(item, Reasoning(id=item.item_id or ""))
+            self._add(item, Reasoning(id=item.item_id))
         elif item.kind == "function_call" and self.stream_tool_arguments and item.name:
             self._add(item, self._call(item, arguments=""))
         return item
@@ -296,7 +296,7 @@ class ResponsesEventParser(ParserCore):
             ]
         encrypted = fields.get("encrypted_content")
         reasoning = Reasoning(
-            id=nonempty_str(fields.get("id")) or item.item_id or "",
+            id=nonempty_str(fields.get("id")) or item.item_id,
             summary=summary,
             content=content,
             encrypted_content=encrypted if type(encrypted) is str else None,
