@@ -115,11 +115,7 @@ class ChatStream(Generic[OutputT]):
                 "this stream was closed when its `async with` block ended: iterate it inside "
                 "the block (after it, read stream.output, stream.text or stream.completed)"
             ) from None
-        self._take(event)
-        return event
-
-    def _take(self, event: Event) -> None:
-        """Keep what the stream keeps of an event the consumer received."""
+        # What the stream keeps of the event (inline: this runs once per event).
         self._received += 1
         if event.__class__ is OutputItemDone:
             self._output.append(event.item)
@@ -132,6 +128,7 @@ class ChatStream(Generic[OutputT]):
             and not event.choice  # with n > 1, the output is choice 0's
         ):
             self._text_parts.append(event.delta)
+        return event
 
     def _raise_end(self) -> None:
         if self._error is not None:
@@ -192,12 +189,8 @@ class ChatStream(Generic[OutputT]):
                 await self.__anext__()
             except StopAsyncIteration:
                 return
-            while True:
-                try:
-                    event = self._receive.receive_nowait()
-                except (trio.WouldBlock, trio.EndOfChannel):
-                    break
-                self._take(event)
+            while self._receive.statistics().current_buffer_used:
+                await self.__anext__()  # buffered: returns at once
             partial = self.partial_output()
             if partial != last:
                 last = partial

@@ -257,7 +257,7 @@ class ChatChunkParser(ParserCore):
             self._pending_refusal_logprobs = token_logprobs(logprobs.get("refusal"))
         self._on_delta(delta, delta.get("content"))
         if self._pending_text_logprobs is not None:
-            self._on_text("")
+            self._on_content("")
         if self._pending_refusal_logprobs is not None:
             self._on_refusal("")
 
@@ -334,9 +334,6 @@ class ChatChunkParser(ParserCore):
                 return
         else:
             return
-        self._on_text(text)
-
-    def _on_text(self, text: str) -> None:
         if self._text is None:
             self._text = []
             if self._refusal is None:

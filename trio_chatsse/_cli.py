@@ -105,9 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
             '"stall": 5, "stall_after": 3, ...}'
         ),
     )
+    endpoint = argparse.ArgumentParser(add_help=False)
+    endpoint.add_argument(
+        "--base-url",
+        default=os.environ.get("OPENAI_BASE_URL"),
+        help="e.g. http://127.0.0.1:8080/v1 (default: $OPENAI_BASE_URL)",
+    )
+    endpoint.add_argument(
+        "--api-key",
+        default=os.environ.get("OPENAI_API_KEY"),
+        help="default: $OPENAI_API_KEY (never printed)",
+    )
     chat = commands.add_parser(
         "chat",
-        parents=[common],
+        parents=[common, endpoint],
         help="stream from any OpenAI-compatible endpoint",
         description=(
             "Send one prompt to an OpenAI-compatible server and stream the answer: text to "
@@ -115,16 +126,6 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     chat.add_argument("prompt", nargs="?", help="the prompt (default: read stdin)")
-    chat.add_argument(
-        "--base-url",
-        default=os.environ.get("OPENAI_BASE_URL"),
-        help="e.g. http://127.0.0.1:8080/v1 (default: $OPENAI_BASE_URL)",
-    )
-    chat.add_argument(
-        "--api-key",
-        default=os.environ.get("OPENAI_API_KEY"),
-        help="default: $OPENAI_API_KEY (never printed)",
-    )
     chat.add_argument(
         "--model",
         default=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"),
@@ -188,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show tool calls as their arguments stream (with --jsonl: their live events)",
     )
-    add_batch_command(commands, common, _count)
+    add_batch_command(commands, [common, endpoint], _count)
     return parser
 
 

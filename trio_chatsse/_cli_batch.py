@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -28,13 +27,13 @@ PROGRESS_EVERY = 5.0
 
 def add_batch_command(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    common: argparse.ArgumentParser,
+    parents: list[argparse.ArgumentParser],
     count: Callable[[int], Callable[[str], int]],
 ) -> None:
     """The ``batch`` subcommand's arguments."""
     batch = commands.add_parser(
         "batch",
-        parents=[common],
+        parents=parents,
         help="run an OpenAI Batch API file against any server",
         description=(
             "Send each request of an OpenAI Batch API input file (custom_id, method, url, "
@@ -44,16 +43,6 @@ def add_batch_command(
     )
     batch.add_argument("input", type=Path, help="the input .jsonl file")
     batch.add_argument("-o", "--output", type=Path, required=True, help="the output .jsonl")
-    batch.add_argument(
-        "--base-url",
-        default=os.environ.get("OPENAI_BASE_URL"),
-        help="e.g. http://127.0.0.1:8080/v1 (default: $OPENAI_BASE_URL)",
-    )
-    batch.add_argument(
-        "--api-key",
-        default=os.environ.get("OPENAI_API_KEY"),
-        help="default: $OPENAI_API_KEY (sent as a Bearer token and as x-api-key)",
-    )
     batch.add_argument("--concurrency", type=count(1), default=16, help="requests at once (16)")
     batch.add_argument("--rpm", type=count(1), help="requests per minute at most")
     batch.add_argument("--tpm", type=count(1), help="tokens per minute at most (estimated)")
