@@ -52,6 +52,8 @@ async def test_demo_runs_offline() -> None:
     assert "caught IdleTimeoutError" in err
     assert "caught ProviderError" in err
     assert "No umbrella needed today." in out  # the Responses API scenario
+    assert "partial: PartialDemoForecast(city='Paris', temp_c=None" in err  # structured output
+    assert "validated: DemoForecast(city='Paris', temp_c=18" in err
     assert "[reasoning] The user wants an umbrella tip" in err
 
 
@@ -299,8 +301,12 @@ async def test_demo_jsonl_reports_the_errors_it_shows() -> None:
     errors = [r for r in records if r["type"] == "error"]
     assert [e["error"] for e in errors] == ["IdleTimeoutError", "ProviderError"]
     assert errors[1]["message"] == "The model is overloaded"
+    outputs = [r for r in records if r["type"] == "output"]  # the structured answer's
+    assert outputs == [
+        {"type": "output", "output": {"city": "Paris", "temp_c": 18, "advice": "No umbrella."}}
+    ]
     for record in records:
-        if record["type"] != "error":
+        if record["type"] not in ("error", "output"):
             EVENT_ADAPTER.validate_python(record)
 
 

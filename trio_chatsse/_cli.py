@@ -16,6 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 import trio
+from pydantic import BaseModel
 
 from . import __version__
 from ._cli_batch import add_batch_command, check_batch_args, run_batch_command
@@ -342,6 +343,14 @@ async def run_server(host: str, port: int, replies: list[Reply]) -> None:
         await trio.sleep_forever()
 
 
+class DemoForecast(BaseModel):
+    """The demo's structured answer."""
+
+    city: str
+    temp_c: int
+    advice: str
+
+
 async def run_demo(printer: Printer, new_client: Callable[..., HTTPClient]) -> None:
     """Stream scripted answers from the embedded server: what the library does, and faults."""
     replies = [
@@ -367,6 +376,7 @@ async def run_demo(printer: Printer, new_client: Callable[..., HTTPClient]) -> N
             reasoning="Same question, Anthropic's wire form; still sunny.",
             text="Still no umbrella needed.\n",
         ),
+        Reply(text=DemoForecast(city="Paris", temp_c=18, advice="No umbrella.").model_dump_json()),
         Reply(text="This answer will stall halfway", stall=5.0, stall_after=4),
         Reply(
             text="Partial answer",
@@ -424,9 +434,18 @@ async def run_demo(printer: Printer, new_client: Callable[..., HTTPClient]) -> N
             ) as stream:
                 async for event in stream:
                     printer.event(event)
-            printer.note("# 5. a server that stalls mid-answer (idle_timeout=0.5 s)")
+            printer.note("# 5. typed structured output (output_type=): partials, then the model")
+            async with open_chat_stream(
+                http, model="demo", messages=user, output_type=DemoForecast
+            ) as forecast:
+                async for partial in forecast.partial_outputs():
+                    printer.note(f"  partial: {partial!r}")
+                result = await forecast.final_output()
+            printer.output(result)
+            printer.note(f"  validated: {result!r}")
+            printer.note("# 6. a server that stalls mid-answer (idle_timeout=0.5 s)")
             await _demo_fault(http, printer, idle_timeout=0.5)
-            printer.note("# 6. a provider error inside the stream")
+            printer.note("# 7. a provider error inside the stream")
             await _demo_fault(http, printer, idle_timeout=10.0)
 
 
