@@ -194,11 +194,13 @@ class _Shape:
         return self.item
 
 
-_SHAPES: dict[tuple[Any, int], _Shape] = {}
+#: Shapes by (annotation, field info); the key holds both, so that neither is freed and its
+#: id reused while the shape is cached.
+_SHAPES: dict[tuple[Any, Any], _Shape] = {}
 
 
 def _shape(annotation: Any, field_info: Any = None) -> _Shape:
-    key = (annotation, id(field_info))
+    key = (annotation, field_info)
     shape = _SHAPES.get(key)
     if shape is None:
         shape = _SHAPES[key] = _Shape(annotation, field_info)
