@@ -518,3 +518,24 @@ async def test_a_stream_error_comes_after_the_partials_before_it(
             await stream.final_output()
     assert yielded
     assert type(yielded[-1]) is partial_model(Recipe)
+
+
+class Aliased(BaseModel):
+    full_name: str = Field(alias="fullName")
+    step_list: list[Step] = Field(alias="stepList")
+
+
+def test_aliased_fields_appear_in_the_partials_under_their_names() -> None:
+    value = Aliased.model_validate(
+        {"fullName": "Soup", "stepList": [{"title": "Boil", "minutes": 3}]}
+    )
+    text = value.model_dump_json(by_alias=True)
+    reader = PartialReader(output_spec(Aliased, strict=True))
+    parts: list[str] = []
+    partials: list[Any] = []
+    for char in text:
+        parts.append(char)
+        partials.append(reader.partial(parts))
+    middle = partials[len('{"fullName":"Sou') - 1]  # after the o
+    assert middle.full_name == "Sou"
+    assert partials[-1] == value

@@ -157,7 +157,9 @@ class _Shape:
     __slots__ = ("_arguments", "adapter", "fields", "item", "kind", "model")
 
     def __init__(self, annotation: Any, field_info: Any = None) -> None:
-        full = annotation if field_info is None else Annotated[annotation, field_info]
+        # The field's constraints (its metadata: gt, max_length...), not its alias or default.
+        metadata = () if field_info is None else tuple(field_info.metadata)
+        full = Annotated[(annotation, *metadata)] if metadata else annotation
         self.adapter = _adapter(full)
         inner = _strip(annotation)
         inner = _optional_of(inner) or inner
@@ -184,14 +186,26 @@ class _Shape:
         if self.kind == "model":
             assert self.model is not None
             if key not in self.fields:
-                info = self.model.model_fields.get(key or "")
-                if info is None:
+                name = _field_names(self.model).get(key or "")
+                if name is None:
                     return None
+                info = self.model.model_fields[name]
                 self.fields[key or ""] = _shape(info.annotation, info)
             return self.fields[key or ""]
         if self.item is None and self.kind in ("list", "dict"):
             self.item = _shape(self._arguments[-1])
         return self.item
+
+
+@cache
+def _field_names(model: type[BaseModel]) -> dict[str, str]:
+    """A model's fields by the key its JSON uses (the alias, when it has one)."""
+    names = {name: name for name in model.model_fields}
+    for name, info in model.model_fields.items():
+        alias = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
+        if alias:
+            names[alias] = name
+    return names
 
 
 #: Shapes by (annotation, field info); the key holds both, so that neither is freed and its
@@ -270,9 +284,8 @@ class PartialReader(Generic[OutputT]):
                 shown[container.key] = writing
             if shape.kind == "model":
                 assert shape.model is not None
-                known: dict[str, Any] = {
-                    k: v for k, v in shown.items() if k in shape.model.model_fields
-                }
+                names = _field_names(shape.model)
+                known: dict[str, Any] = {names[k]: v for k, v in shown.items() if k in names}
                 return partial_model(shape.model).model_construct(**known)
             return shown if shape.kind == "dict" else _NOT_SHOWN
         if shape.kind != "list":
@@ -314,5 +327,7 @@ def _settle(value: object, shape: _Shape) -> Any:
                 shown[key] = settled
         if shape.model is None:
             return shown
-        return partial_model(shape.model).model_construct(**shown)
+        names = _field_names(shape.model)
+        by_name = {names[k]: v for k, v in shown.items() if k in names}
+        return partial_model(shape.model).model_construct(**by_name)
     return _NOT_SHOWN
