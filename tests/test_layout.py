@@ -25,6 +25,10 @@ PURE = {
     "_models",
     "_errors",
     "_telemetry",
+    "_whole",
+    "_sequence",
+    "_stream_state",
+    "_recovery",
     "testing._script",
     "testing._chat",
     "testing._responses",
@@ -91,7 +95,7 @@ def test_no_module_is_long() -> None:
         str(p.relative_to(PACKAGE)): len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")
     }
     longest = sorted(lengths.items(), key=lambda kv: -kv[1])[:3]
-    assert longest[0][1] <= 560, longest
+    assert longest[0][1] <= 520, longest
 
 
 def test_the_registry_holds_every_wire_api() -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from ._apis import WireAPI
 from ._http import open_chat_stream, open_messages_stream, open_responses_stream
 from ._background import resume_responses_stream
-from ._chat_stream import ChatStream, ResponseCursor
-from ._stream import CHANNEL_SIZE, open_event_stream
+from ._chat_stream import ChatStream
+from ._parsers import ResponseCursor
+from ._stream import CHANNEL_SIZE
+from ._event_stream import open_event_stream
 from ._batch import open_batch
 from ._batch_bodies import BatchResult
 from ._limiter import Limiter, estimate_tokens

@@ -12,14 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ._body import completion_as_sse, message_as_sse, response_as_sse
 from ._chunks import ChatChunkParser
 from ._messages import MessagesEventParser
 from ._models import Item
-from ._parsers import EventParser
+from ._parsers import EventParser, ResponseCursor
 from ._responses import ResponsesEventParser
 from ._tool_calls import ToolCallsOnStop
 from ._turns import ReasoningPolicy, assistant_message, messages_assistant_message
+from ._whole import completion_as_sse, message_as_sse, response_as_sse
 
 __all__ = ["WIRE_APIS", "ParserOptions", "WireAPI", "WireAPISpec", "wire_api"]
 
@@ -41,6 +41,8 @@ class ParserOptions:
     resumable: bool = False
     #: The request's ``n``: how many choices a Chat Completions stream holds.
     choices: int = 1
+    #: A background response's stream opened from this position (``GET responses/{id}``).
+    resume_from: ResponseCursor | None = None
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,13 @@ def _messages_parser(options: ParserOptions) -> EventParser:
 
 
 def _responses_parser(options: ParserOptions) -> EventParser:
+    cursor = options.resume_from
     return ResponsesEventParser(
         token_limit_set=options.token_limit_set,
         stream_tool_arguments=options.stream_tool_arguments,
-        resumable=options.resumable,
+        resumable=options.resumable or cursor is not None,
+        starting_after=None if cursor is None else cursor.sequence_number,
+        response_id="" if cursor is None else cursor.response_id,
     )
 
 

@@ -8,7 +8,7 @@ next turn of an agent loop.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, final
+from typing import TYPE_CHECKING, Any, Generic, final
 
 import trio
 
@@ -23,6 +23,7 @@ from ._models import (
     OutputTextDelta,
     TokenUsage,
 )
+from ._parsers import ResponseCursor
 from ._structured import OutputT, PartialReader
 from ._telemetry import StreamStats
 from ._turns import ReasoningPolicy, input_items
@@ -31,18 +32,10 @@ if TYPE_CHECKING:
     from ._apis import WireAPISpec
     from ._clients import HTTPResponse
     from ._models import Item
-    from ._parsers import EventParser
+    from ._stream_state import StreamState
     from ._structured import OutputSpec
 
-__all__ = ["ChatStream", "ResponseCursor"]
-
-
-class ResponseCursor(NamedTuple):
-    """Where a background Responses stream stands: its response id and the
-    ``sequence_number`` of the last event you read (``None`` before any)."""
-
-    response_id: str
-    sequence_number: int | None
+__all__ = ["ChatStream"]
 
 
 @final
@@ -64,20 +57,16 @@ class ChatStream(Generic[OutputT]):
     def __init__(
         self,
         receive: trio.MemoryReceiveChannel[Event],
-        response: HTTPResponse | None,
+        state: StreamState,
         api: WireAPISpec,
-        parser: EventParser,
         output: OutputSpec[OutputT] | None = None,
     ) -> None:
         self._receive = receive
+        #: The reader's view of the stream (its parser, response, error and counts).
+        self._state = state
         self._api = api
-        #: The parser the reader uses now (a retry gives it a new one).
-        self._parser = parser
-        #: Events received by the consumer, and (in a resumable stream) the reader's
-        #: checkpoints: (events sent so far, sequence_number read so far), one per SSE event.
+        #: Events received by the consumer.
         self._received = 0
-        self._checkpoints: list[tuple[int, int]] | None = None
-        self._error: BaseException | None = None
         self._output: list[Item] = []
         #: The choice of each done item (``None`` on a stream of one answer).
         self._choice_of: list[int | None] = []
@@ -86,13 +75,19 @@ class ChatStream(Generic[OutputT]):
         self._text_parts: list[str] | None = None if output is None else []
         self._partials: PartialReader[OutputT] | None = None
         self._result: OutputT | None = None
-        #: The HTTP response, an ``httpx.Response`` or an ``httpx2.Response`` (its status, and
-        #: headers such as a request id); ``None`` for :func:`open_event_stream`.
-        self.response = response
         #: The :class:`~trio_chatsse.Completed` event, once it has been received.
         self.completed: Completed | None = None
-        #: Counts about the stream; see :class:`StreamStats`.
-        self.stats = StreamStats()
+
+    @property
+    def response(self) -> HTTPResponse | None:
+        """The HTTP response, an ``httpx.Response`` or an ``httpx2.Response`` (its status, and
+        headers such as a request id); ``None`` for :func:`open_event_stream`."""
+        return self._state.response
+
+    @property
+    def stats(self) -> StreamStats:
+        """Counts about the stream; see :class:`~trio_chatsse.StreamStats`."""
+        return self._state.stats
 
     def __aiter__(self) -> ChatStream:
         return self
@@ -131,8 +126,8 @@ class ChatStream(Generic[OutputT]):
         return event
 
     def _raise_end(self) -> None:
-        if self._error is not None:
-            raise self._error
+        if self._state.error is not None:
+            raise self._state.error
         raise StopAsyncIteration
 
     async def final(self) -> Completed:
@@ -222,16 +217,16 @@ class ChatStream(Generic[OutputT]):
         :func:`~trio_chatsse.resume_responses_stream` after a restart; ``None`` on a stream
         that cannot be resumed, or before its response id is known.
         """
-        checkpoints = self._checkpoints
-        response_id = getattr(self._parser, "response_id", "")
-        if checkpoints is None or not response_id:
+        parser = self._state.parser
+        checkpoints, position = parser.checkpoints, parser.position
+        if checkpoints is None or position is None:
             return None
         received, number = self._received, None
-        for sent, sequence_number in reversed(checkpoints):
-            if sent <= received:
+        for made, sequence_number in reversed(checkpoints):
+            if made <= received:
                 number = sequence_number
                 break
-        return ResponseCursor(response_id, number)
+        return ResponseCursor(position.response_id, number)
 
     @property
     def output(self) -> list[Item]:
@@ -306,8 +301,8 @@ class ChatStream(Generic[OutputT]):
         if self.completed is not None:
             return
         why = (
-            f"it ended with {type(self._error).__name__}"
-            if self._error is not None
+            f"it ended with {type(self._state.error).__name__}"
+            if self._state.error is not None
             else "it has not ended (or the loop left it early)"
         )
         raise RuntimeError(

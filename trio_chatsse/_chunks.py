@@ -58,6 +58,8 @@ from ._wire import (
     THINKING_PARTS,
     error_from_object,
     length_without_limit,
+    reasoning_text,
+    thinking_text,
     token_logprobs,
     usage_from_object,
 )
@@ -292,13 +294,13 @@ class ChatChunkParser(ParserCore):
         # One field per delta, the first that holds text: OpenRouter repeats the same text in
         # "reasoning" and "reasoning_details", which must not be doubled.
         field: str | None = "reasoning"
-        text = _reasoning_text(holder.get("reasoning"))
+        text = reasoning_text(holder.get("reasoning"))
         details = None if only_reasoning else holder.get("reasoning_details")
         if type(details) is not list:
             details = None
         if not text and not only_reasoning:
             field = "reasoning_content"
-            text = _reasoning_text(holder.get("reasoning_content"))
+            text = reasoning_text(holder.get("reasoning_content"))
             if not text and details:
                 field = None  # sent back as the details themselves
                 text = "".join(
@@ -359,7 +361,7 @@ class ChatChunkParser(ParserCore):
                 if text:  # text before a thinking part (not seen in practice) stays first
                     self._on_content("".join(text))
                     text = []
-                thought = _thinking_text(part.get("thinking"))
+                thought = thinking_text(part.get("thinking"))
                 if thought:
                     self._add_reasoning(thought, THINKING_PARTS)
             elif type(part.get("text")) is str:
@@ -501,28 +503,3 @@ def _tag(events: list[Event], start: int, choice: int) -> None:
     """Mark ``events[start:]`` as the events of ``choice``."""
     for position in range(start, len(events)):
         events[position] = events[position].model_copy(update={"choice": choice})
-
-
-def _thinking_text(value: object) -> str:
-    """The text of a Mistral ``thinking`` part: a list of text chunks (or a string)."""
-    if type(value) is str:
-        return value
-    if type(value) is list:
-        return "".join(
-            piece["text"]
-            for piece in value
-            if type(piece) is dict and type(piece.get("text")) is str
-        )
-    return ""
-
-
-def _reasoning_text(value: object) -> str:
-    """Reasoning text from a string, ``{"text": ...}`` or ``{"content": ...}``."""
-    if type(value) is str:
-        return value
-    if type(value) is dict:
-        for key in ("text", "content"):
-            text = value.get(key)
-            if type(text) is str:
-                return text
-    return ""

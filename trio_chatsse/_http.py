@@ -12,23 +12,18 @@ import dataclasses
 import logging
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._apis import ParserOptions, WireAPISpec, wire_api
 from ._arguments import message_list, tool_choice_for, tools_for
-from ._background import Resumer
-from ._body import body_source
 from ._chat_stream import ChatStream
-from ._clients import library_of
-from ._errors import HTTPStatusError
 from ._limiter import Limiter
-from ._sender import Sender
+from ._options import StreamOptions
+from ._request import Background, Request
 from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._stream import require_trio, run_stream
 from ._structured import OutputSpec, OutputT, output_spec
 from ._telemetry import StreamTelemetry
-from ._timeouts import ResponseWait, check_stream_args
 from ._tool_calls import ToolCallsOnStop
 
 if TYPE_CHECKING:
@@ -41,6 +36,7 @@ __all__ = [
     "open_chat_stream",
     "open_messages_stream",
     "open_responses_stream",
+    "open_stream",
 ]
 
 logger = logging.getLogger(__name__)
@@ -165,13 +161,13 @@ async def open_chat_stream(
         extra_body=extra_body,
         output=output,
     )
-    settings = _Settings(
+    settings = StreamOptions(
         idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry, limiter
     )
     options = ParserOptions(
         stream_tool_arguments=stream_tool_arguments, tool_calls_on_stop=tool_calls_on_stop
     )
-    async with _open_stream(client, api, body, options, settings, output) as stream:
+    async with open_stream(client, api, body, options, settings, output) as stream:
         yield stream
 
 
@@ -281,14 +277,14 @@ async def open_responses_stream(
         extra_body=extra_body,
         output=output,
     )
-    settings = _Settings(
+    settings = StreamOptions(
         idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry, limiter
     )
     if max_resumes < 0:
         raise ValueError(f"max_resumes must be 0 or more, not {max_resumes!r}")
     options = ParserOptions(stream_tool_arguments=stream_tool_arguments, resumable=background)
-    plan = _Background(max_resumes, cancel_on_exit) if background else None
-    async with _open_stream(client, api, body, options, settings, output, plan) as stream:
+    plan = Background(max_resumes, cancel_on_exit) if background else None
+    async with open_stream(client, api, body, options, settings, output, plan) as stream:
         yield stream
 
 
@@ -399,112 +395,46 @@ async def open_messages_stream(
         extra_body=extra_body,
         output=output,
     )
-    settings = _Settings(
+    settings = StreamOptions(
         idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry, limiter
     )
     options = ParserOptions(stream_tool_arguments=stream_tool_arguments)
-    async with _open_stream(client, api, body, options, settings, output) as stream:
+    async with open_stream(client, api, body, options, settings, output) as stream:
         yield stream
 
 
-@dataclass(frozen=True)
-class _Settings:
-    """The options every entry point takes alike, checked before any request."""
-
-    idle_timeout: float
-    first_byte_timeout: float | None
-    max_retries: int
-    headers: Mapping[str, str] | None
-    max_event_size: int
-    telemetry: StreamTelemetry | None
-    limiter: Limiter | None = None
-
-    def __post_init__(self) -> None:
-        check_stream_args(self.idle_timeout, self.max_event_size, self.first_byte_timeout)
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, not {self.max_retries!r}")
-
-
 @asynccontextmanager
-async def _open_stream(
+async def open_stream(
     client: HTTPClient,
     api: WireAPISpec,
     body: dict[str, object],
-    options: ParserOptions,
-    settings: _Settings,
-    output: tuple[OutputSpec[OutputT], dict[str, object]] | None,
-    background: _Background | None = None,
+    parser_options: ParserOptions,
+    options: StreamOptions,
+    output: tuple[OutputSpec[OutputT], dict[str, object]] | None = None,
+    background: Background | None = None,
 ) -> AsyncGenerator[ChatStream[OutputT], None]:
-    """Send the request (retrying what may be retried), check the body, run the shell."""
+    """The one opener under every entry point: ``body`` as it is, sent to ``api``'s path,
+    its stream run by the shell, the request finished on every exit."""
     require_trio(f"open_{api.name}_stream" if api.name != "chat" else "open_chat_stream")
-    library = library_of(client)
     if api.token_limit_set(body):
-        options = dataclasses.replace(options, token_limit_set=True)
+        parser_options = dataclasses.replace(parser_options, token_limit_set=True)
     choices = body.get("n")
     if type(choices) is int and choices > 1:
-        options = dataclasses.replace(options, choices=choices)
-    defaults = {k: v for k, v in api.default_headers.items() if k not in client.headers}
-    headers = {**defaults, **(settings.headers or {})}
-    wait = ResponseWait(settings.idle_timeout, settings.first_byte_timeout)
-    sender = Sender(client, library, api, body, headers, settings.max_retries, wait, options)
-    if background is not None:
-        sender.resumer = Resumer(client, library, headers, wait, background.max_resumes)
-    if settings.limiter is not None:
-        sender.share_limits(settings.limiter, body)
+        parser_options = dataclasses.replace(parser_options, choices=choices)
+    request = Request(client, api, body, parser_options, options, background=background)
     stream: ChatStream[OutputT] | None = None
     try:
-        try:
-            response = await sender.send()
-        except HTTPStatusError as error:
-            if background is not None and error.status_code == 400:
-                error.add_note(
-                    "background=True sends background and store; a server without "
-                    "background mode answers 400 to them"
-                )
-            raise
-        source = await body_source(response, library, wait, api.whole_answer_as_sse)
         async with run_stream(
-            source,
-            response=response,
-            idle_timeout=settings.idle_timeout,
+            request,
             api=api,
-            parser=api.new_parser(options),
-            max_event_size=settings.max_event_size,
-            telemetry=settings.telemetry,
-            transport_errors=library.transport_errors,
-            first_byte=wait.first_byte,
-            restart=sender.restart if settings.max_retries or background else None,
-            retries=sender.retries,
+            idle_timeout=options.idle_timeout,
+            max_event_size=options.max_event_size,
+            telemetry=options.telemetry,
             output=None if output is None else output[0],
         ) as stream:
-            stream.stats.limiter_wait = sender.limiter_wait
             yield stream
     finally:
-        completed = None if stream is None else stream.completed
-        sender.finish(None if completed is None else completed.token_usage)
-        if stream is not None:
-            stream.stats.limiter_wait = sender.limiter_wait
-        # Each of these shields itself, with a timeout (CLOSE_TIMEOUT).
-        await sender.close()  # noqa: ASYNC102
-        if sender.resumer is not None:
-            await sender.resumer.close()  # noqa: ASYNC102
-            if background is not None and background.cancel_on_exit and stream is not None:
-                await _cancel_if_unfinished(sender.resumer, stream)  # noqa: ASYNC102
-
-
-@dataclass(frozen=True)
-class _Background:
-    """A background Responses request's options."""
-
-    max_resumes: int
-    cancel_on_exit: bool
-
-
-async def _cancel_if_unfinished(resumer: Resumer, stream: ChatStream[Any]) -> None:
-    """Cancel the response of a stream left before its ``Completed`` (shielded, bounded)."""
-    cursor = stream.cursor
-    if stream.completed is None and cursor is not None:
-        await resumer.cancel(cursor.response_id)
+        await request.finish(stream)  # noqa: ASYNC102  # shielded, with a timeout, inside
 
 
 def _output(

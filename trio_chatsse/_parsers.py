@@ -7,14 +7,15 @@ start from :class:`ParserCore`, which reads each event's payload by the rules th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ._errors import ChatSSEError
 from ._models import Event
 from ._wire import DONE, loads, read_payload
 
-__all__ = ["EventParser", "ParserCore", "ParserState"]
+__all__ = ["EventParser", "ParserCore", "ParserState", "ResponseCursor"]
 
 
 class ParserState(Enum):
@@ -33,6 +34,14 @@ class ParserState(Enum):
     FAILED = "failed"
 
 
+class ResponseCursor(NamedTuple):
+    """Where a background Responses stream stands: its response id and the
+    ``sequence_number`` of the last event read (``None`` before any)."""
+
+    response_id: str
+    sequence_number: int | None
+
+
 class EventParser(Protocol):
     """SSE ``data`` in, events out: pure, synchronous, one instance per stream."""
 
@@ -40,6 +49,18 @@ class EventParser(Protocol):
     state: ParserState
     #: Why the stream failed, once :attr:`state` is ``FAILED``.
     error: ChatSSEError | None
+
+    @property
+    def position(self) -> ResponseCursor | None:
+        """Where the stream stands, for a stream the server can resume from there (a
+        background Responses stream whose response id is known); ``None`` for any other."""
+        ...
+
+    @property
+    def checkpoints(self) -> Sequence[tuple[int, int | None]] | None:
+        """For a resumable stream, one ``(events made so far, sequence number)`` per event
+        read, so that a consumer behind the reader can tell where *it* stands; else ``None``."""
+        ...
 
     def feed(self, data: str, event: str = "message") -> list[Event]:
         """Take the ``data`` and ``event`` type of one SSE event; return the events it made.
@@ -65,6 +86,16 @@ class ParserCore:
         #: Why the stream failed, once :attr:`state` is ``FAILED``.
         self.error: ChatSSEError | None = None
         self._out: list[Event] = []
+
+    @property
+    def position(self) -> ResponseCursor | None:
+        """``None``: a stream of this API cannot be resumed (see :class:`EventParser`)."""
+        return None
+
+    @property
+    def checkpoints(self) -> Sequence[tuple[int, int | None]] | None:
+        """``None``: a stream of this API cannot be resumed (see :class:`EventParser`)."""
+        return None
 
     def feed(self, data: str, event: str = "message") -> list[Event]:
         """Take the ``data`` (and ``event`` type) of one SSE event; return the events it made.

@@ -18,6 +18,7 @@ Messages stream half-way.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -34,9 +35,17 @@ if TYPE_CHECKING:
 
     from ._clients import HTTPResponse
     from ._parsers import EventParser
+    from ._telemetry import StreamStats
     from ._timeouts import FirstByteDeadline
 
-__all__ = ["RETRYABLE_ERROR_KINDS", "Attempt", "Restart", "retryable_before_content"]
+__all__ = [
+    "RETRYABLE_ERROR_KINDS",
+    "Attempt",
+    "AttemptKind",
+    "Attempts",
+    "resumable_after_content",
+    "retryable_before_content",
+]
 
 #: In-stream error types and codes that mean "the server failed; the same request may work".
 RETRYABLE_ERROR_KINDS = frozenset(
@@ -72,28 +81,65 @@ def retryable_before_content(error: BaseException) -> bool:
     return any(words in error.message.lower() for words in _RETRY_WORDS)
 
 
-@dataclass
-class Attempt:
-    """A new request's body, ready for the shell to read."""
+def resumable_after_content(error: BaseException) -> bool:
+    """Whether a failure may be mended by resuming a background stream where it broke: a cut
+    or a silence, not an in-stream error or an over-large event (the server would resend it)."""
+    if isinstance(error, EventTooLargeError):
+        return False
+    return isinstance(error, StreamError | IdleTimeoutError)
 
+
+class AttemptKind(enum.Enum):
+    """Why an attempt's body is read."""
+
+    #: The request as first sent (after the retries before a response it needed).
+    FIRST = "first"
+    #: The request sent again after a failure before the first content: a new parser.
+    RETRY = "retry"
+    #: A background response's stream resumed where it broke: the same parser goes on.
+    RESUME = "resume"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A body for the shell to read, and how to read it."""
+
+    #: Why it is read.
+    kind: AttemptKind
     #: The body's bytes.
     source: AsyncIterable[bytes]
-    #: A fresh parser for it.
+    #: The parser that reads it: a fresh one, or (a resume) the one that read the body before.
     parser: EventParser
-    #: Its HTTP response (headers, status).
-    response: HTTPResponse
+    #: Its HTTP response (headers, status); ``None`` for a body without one.
+    response: HTTPResponse | None
     #: Its first-byte deadline, when a first-byte timeout is set.
     first_byte: FirstByteDeadline | None
 
 
-class Restart(Protocol):
-    """The HTTP layer's answer to a failure the shell met: a new attempt, or ``None``."""
+class Attempts(Protocol):
+    """What the shell asks of a request: its attempts, one after another.
 
-    async def __call__(
+    The HTTP layer's :class:`~trio_chatsse._request.Request` is one; ``open_event_stream``
+    passes a one-shot one over a body it was given. The shell never sees a client.
+    """
+
+    #: Exceptions of the byte source that mean "the transport broke".
+    transport_errors: tuple[type[BaseException], ...]
+    #: The stream's counts, which the request and the shell fill in.
+    stats: StreamStats
+    #: Whether a failure may ever be followed by another attempt (else the shell neither
+    #: asks nor holds events back for one).
+    may_try_again: bool
+
+    async def first(self) -> Attempt:
+        """The first attempt, its status checked; an error here is raised to the caller."""
+        ...
+
+    async def next(
         self, error: BaseException, parser: EventParser, content_seen: bool
     ) -> Attempt | None:
-        """Wait the backoff and return a new attempt: the request sent again (with a new
-        parser) for a failure before the first content, or the same response resumed (with
-        ``parser`` itself, which goes on). ``None`` when nothing may be tried (the error is
-        then raised); an error of the new attempt is raised."""
+        """The attempt after ``error`` met by ``parser``: the request sent again (before any
+        content) or the response resumed where it broke, after the backoff; ``None`` when
+        nothing may be tried (the error is then raised). An error of the new attempt is
+        raised."""
         ...

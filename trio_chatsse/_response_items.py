@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ._errors import StreamError
 from ._models import (
     Event,
     OutputText,
@@ -30,7 +29,6 @@ __all__ = [
     "nonempty_str",
     "part_delta",
     "parts_of",
-    "sequence_break",
     "streamed_part",
 ]
 
@@ -117,25 +115,6 @@ def calls_in(response: object) -> bool:
     started after the calls went out)."""
     output = response.get("output") if type(response) is dict else None
     return any(item.get("type") == "function_call" for item in parts_of(output))
-
-
-def sequence_break(
-    last: int, number: int, resumable: bool, response_id: str
-) -> tuple[bool, StreamError | None]:
-    """What an event out of sequence means: (skip it?, the stream's error).
-
-    A resumed stream repeats what the cut overlapped (skipped) and must not leave a gap (an
-    error); any other stream goes on: trimmed and proxied streams renumber while their content
-    is whole, and dropping an event for its number would lose text.
-    """
-    if not resumable:
-        return False, None
-    if number <= last:
-        return True, None
-    gap = f"{last + 1} to {number - 1}"
-    return True, StreamError(
-        f"the resumed stream of {response_id or 'the response'} skipped events {gap}"
-    )
 
 
 def part_delta(part: tuple[str, int], text: str, output_index: int) -> Event:

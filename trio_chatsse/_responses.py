@@ -30,9 +30,7 @@ xAI, llama.cpp's server, a Copilot proxy and LiteLLM's bridge):
   parser handles them. ``error`` (nested or flat), ``response.failed`` and a Chat-style
   ``{"error": {...}}`` with no ``type`` (LiteLLM's bridge when the upstream fails) are mapped
   by code. A body that ends without ``response.completed`` is a ``StreamError``.
-* ``sequence_number`` is checked when present, and a gap or a repeat is logged (once per
-  stream), never an error: trimmed and proxied streams have gaps and out-of-order numbers while
-  their content is whole, and dropping an event for its number would lose text.
+* ``sequence_number`` is checked when present (``_sequence.py``).
 """
 
 from __future__ import annotations
@@ -61,7 +59,7 @@ from ._models import (
     TokenUsage,
     constructor,
 )
-from ._parsers import ParserCore, ParserState
+from ._parsers import ParserState
 from ._response_items import (
     KINDS,
     QUIET_EVENTS,
@@ -74,9 +72,9 @@ from ._response_items import (
     nonempty_str,
     part_delta,
     parts_of,
-    sequence_break,
     streamed_part,
 )
+from ._sequence import SequencedCore
 from ._wire import (
     arguments_are_whole,
     error_from_object,
@@ -96,7 +94,7 @@ _arguments_delta = constructor(FunctionCallArgumentsDelta)
 _STREAMING = ParserState.STREAMING
 
 
-class ResponsesEventParser(ParserCore):
+class ResponsesEventParser(SequencedCore):
     """Turns the ``data`` of each SSE event of a Responses API stream into events.
 
     The same verbs as :class:`~trio_chatsse.ChatChunkParser`: call :meth:`feed` for each SSE
@@ -129,19 +127,14 @@ class ResponsesEventParser(ParserCore):
     ):
         self.token_limit_set = token_limit_set
         self.stream_tool_arguments = stream_tool_arguments
-        self.resumable = resumable
-        super().__init__()
-        self._response_id = response_id
+        super().__init__(resumable, starting_after, response_id)
         self._items: list[StreamedItem] = []
         self._open: list[StreamedItem] = []
         self._by_server_index: dict[int, StreamedItem] = {}
         self._by_id: dict[str, StreamedItem] = {}
         self._calls_out = 0
-        self._last_sequence: int | None = starting_after
         #: A stream resumed from a cursor: items it did not see begin began before it.
         self._resumed_midway = starting_after is not None
-        self._sequence_logged = False
-        self._out: list[Event] = []
 
     # -- public verbs -------------------------------------------------------------------------
 
@@ -505,29 +498,6 @@ class ResponsesEventParser(ParserCore):
         # is flat in the documentation; a Chat-style error object has only "error".
         error = payload.get("error")
         self._fail(error_from_object(error if type(error) is dict else payload))
-
-    @property
-    def response_id(self) -> str:
-        """The response's id, once the stream said it (``""`` before)."""
-        return self._response_id
-
-    @property
-    def sequence_number(self) -> int | None:
-        """The ``sequence_number`` of the last event read, if the events carry one."""
-        return self._last_sequence
-
-    def _out_of_order(self, last: int, number: int) -> bool:
-        skip, error = sequence_break(last, number, self.resumable, self._response_id)
-        if error is not None:
-            self._fail(error)
-        elif not skip and not self._sequence_logged:
-            self._sequence_logged = True
-            logger.debug(
-                "sequence_number went from %d to %d (a trimmed or proxied stream); carrying on",
-                last,
-                number,
-            )
-        return skip
 
 
 _Handler = Callable[[ResponsesEventParser, dict[str, object]], None]

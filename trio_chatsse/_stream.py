@@ -30,26 +30,22 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from ._apis import ParserOptions, WireAPI, WireAPISpec, wire_api
 from ._chat_stream import ChatStream
 from ._errors import StreamError
-from ._models import (
-    Event,
-    OutputItemAdded,
-)
+from ._models import Event, OutputItemAdded
 from ._nursery import open_background_nursery
 from ._parsers import EventParser, ParserState
-from ._recovery import Attempt, Restart
-from ._sse import DEFAULT_MAX_EVENT_SIZE, Comment, SSEDecoder
-from ._structured import OutputSpec, OutputT, output_spec
+from ._recovery import Attempt, AttemptKind, Attempts
+from ._sse import Comment, SSEDecoder
+from ._stream_state import StreamState
+from ._structured import OutputSpec, OutputT
 from ._telemetry import ReadOutcome, StreamTelemetry
-from ._timeouts import CLOSE_TIMEOUT, FirstByteDeadline, check_stream_args, idle_timeout_error
-from ._tool_calls import ToolCallsOnStop
+from ._timeouts import CLOSE_TIMEOUT, idle_timeout_error
 
 if TYPE_CHECKING:
-    from ._clients import HTTPResponse
+    from ._apis import WireAPISpec
 
-__all__ = ["CHANNEL_SIZE", "open_event_stream", "require_trio", "run_stream"]
+__all__ = ["CHANNEL_SIZE", "require_trio", "run_stream"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,28 +75,26 @@ class _Reader:
     def __init__(
         self,
         send: trio.MemorySendChannel[Event],
-        stream: ChatStream,
-        parser: EventParser,
-        decoder: SSEDecoder,
+        state: StreamState,
+        attempts: Attempts,
+        first: Attempt,
+        max_event_size: int,
         idle_timeout: float,
         telemetry: StreamTelemetry | None,
-        transport_errors: tuple[type[BaseException], ...],
-        first_byte: FirstByteDeadline | None,
-        restart: Restart | None,
     ) -> None:
         self._send = send
-        self._stream = stream
-        self._parser = parser
-        self._decoder = decoder
+        self._state = state
+        self._attempts = attempts
+        self._parser = first.parser
+        self._decoder = SSEDecoder(max_event_size=max_event_size)
         self._idle_timeout = idle_timeout
-        self._first_byte = first_byte
+        self._first_byte = first.first_byte
         self._telemetry = telemetry
-        self._transport_errors = (*_TRANSPORT_ERRORS, *transport_errors)
+        self._transport_errors = (*_TRANSPORT_ERRORS, *attempts.transport_errors)
         self._started = trio.current_time()
-        self._restart = restart
         #: The OutputItemAdded events held back until the first content, while a failure may
         #: still be retried (``None`` once content came, or when nothing is retried).
-        self._held: list[Event] | None = None if restart is None else []
+        self._held: list[Event] | None = [] if attempts.may_try_again else None
         self._events_before = 0
         #: Set once the response is complete and the reader only reads the body to its end.
         self.draining = False
@@ -109,7 +103,8 @@ class _Reader:
 
     async def run(self, source: AsyncIterable[bytes]) -> None:
         chunks = self._wrap(source)
-        stats = self._stream.stats
+        state = self._state
+        stats = state.stats
         try:
             while True:
                 try:
@@ -126,14 +121,14 @@ class _Reader:
             # Carried in-band, so the consumer gets it after the events before it, and never
             # inside an ExceptionGroup.
             self._release_held()
-            self._stream._error = exc
+            state.error = exc
         finally:
             self._send.close()
             stats.duration = trio.current_time() - self._started
             await _close_source(chunks)  # noqa: ASYNC102  # shielded, with a timeout, inside
             self.stopped.set()
-        if self._stream._error is not None:
-            logger.debug("stream ended with %s", type(self._stream._error).__name__)
+        if state.error is not None:
+            logger.debug("stream ended with %s", type(state.error).__name__)
 
     def _wrap(self, source: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
         chunks = aiter(source)
@@ -142,33 +137,28 @@ class _Reader:
         return chunks
 
     async def _try_again(self, error: Exception, chunks: AsyncIterator[bytes]) -> Attempt | None:
-        """A new attempt from the HTTP layer, when it has one for ``error``: the request sent
-        again (before any content) or a background response resumed."""
-        if self._restart is None:
+        """The next attempt, when the request has one for ``error``: sent again (before any
+        content, with a new parser) or a background response resumed (the parser goes on)."""
+        if not self._attempts.may_try_again:
             return None
         await _close_source(chunks)
         before = trio.current_time()
-        attempt = await self._restart(error, self._parser, self._held is None)
+        attempt = await self._attempts.next(error, self._parser, self._held is None)
         if attempt is None:
             return None
-        stats = self._stream.stats
-        if attempt.parser is self._parser:
-            logger.debug("resumed after %s", type(error).__name__)
-            stats.resumes += 1
-            self._events_before = stats.events
+        state = self._state
+        logger.debug("%s after %s", attempt.kind.value, type(error).__name__)
+        if attempt.kind is AttemptKind.RESUME:
+            self._events_before = state.stats.events
         else:
-            logger.debug("retried after %s before any content", type(error).__name__)
-            stats.retries += 1
             self._held = []
             self._events_before = 0
-            self._parser = self._stream._parser = attempt.parser
-            if self._stream._checkpoints is not None:
-                self._stream._checkpoints = []
+            self._parser = state.parser = attempt.parser
         if self._telemetry is not None:
             self._telemetry.on_read(ReadOutcome.RETRY, 0, trio.current_time() - before)
         self._decoder = SSEDecoder(max_event_size=self._decoder.max_event_size)
         self._first_byte = attempt.first_byte
-        self._stream.response = attempt.response
+        state.response = attempt.response
         return attempt
 
     def _release_held(self) -> None:
@@ -195,14 +185,13 @@ class _Reader:
         decoder, parser = self._decoder, self._parser
         decode, parse, send_nowait = decoder.feed, parser.feed, self._send.send_nowait
         completed, failed = ParserState.COMPLETED, ParserState.FAILED
-        stats = self._stream.stats
+        stats = self._state.stats
         # Counted in locals and stored once: attribute updates cost on every chunk.
         reads = nbytes = 0
         # A resumed body goes on counting from the events of the body before it.
         events_sent = self._events_before
         next_yield = events_sent + _EVENTS_PER_YIELD
         held = self._held
-        checkpoints = self._stream._checkpoints
         try:
             with (
                 trio.move_on_after(idle + slack) as scope,
@@ -225,8 +214,6 @@ class _Reader:
                         if isinstance(sse, Comment):
                             continue
                         events = parse(sse.data, sse.event)
-                        if checkpoints is not None:
-                            checkpoints.append((events_sent + len(events), parser.sequence_number))  # type: ignore[attr-defined]  # a resumable parser's
                         if not events:
                             continue
                         if not events_sent:
@@ -273,7 +260,7 @@ class _Reader:
         idle = self._idle_timeout
         if self._telemetry is not None:
             self._telemetry.on_read(ReadOutcome.IDLE_TIMEOUT, 0, idle)
-        if self._first_byte is not None and not self._stream.stats.reads:
+        if self._first_byte is not None and not self._state.stats.reads:
             self._first_byte.expired()
         raise idle_timeout_error(idle)
 
@@ -291,7 +278,7 @@ class _Reader:
             if events and self._held is not None:
                 events = self._hold(events)
             for event in events:
-                self._stream.stats.events += 1
+                self._state.stats.events += 1
                 await self._send.send(event)
         if parser.error is not None:
             raise parser.error
@@ -384,124 +371,29 @@ def require_trio(entry: str) -> None:
 
 
 @asynccontextmanager
-async def open_event_stream(
-    byte_chunks: AsyncIterable[bytes],
-    *,
-    api: WireAPI = "chat",
-    idle_timeout: float = 300.0,
-    first_byte_timeout: float | None = None,
-    tool_calls_on_stop: ToolCallsOnStop = "emit",
-    token_limit_set: bool = False,
-    stream_tool_arguments: bool = False,
-    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
-    telemetry: StreamTelemetry | None = None,
-    output_type: type[OutputT] | None = None,
-    choices: int = 1,
-) -> AsyncGenerator[ChatStream[OutputT], None]:
-    """Run the event stream over any source of body bytes.
-
-    This is :func:`~trio_chatsse.open_chat_stream` without the HTTP request: use it with
-    your own transport, or to replay a recorded body. The source is read by a reader task
-    (closed with ``aclose()`` on exit when it has one); on every exit of the block, normal,
-    by exception or by cancellation, the reader is cancelled and awaited and both ends of
-    the event channel are closed.
-
-    Args:
-        byte_chunks: The body of a ``text/event-stream`` response, chunk by chunk.
-        api: Which stream the body is: ``"chat"`` (Chat Completions chunks, the default),
-            ``"responses"`` (Responses API events) or ``"messages"`` (Anthropic Messages API
-            events).
-        idle_timeout: Seconds without a byte (a keep-alive comment counts) before the
-            stream fails with :class:`~trio_chatsse.IdleTimeoutError`.
-        first_byte_timeout: Seconds the first byte may take, counted from the start of the
-            stream, before :class:`~trio_chatsse.FirstByteTimeoutError`; ``None`` (the
-            default) gives the first byte ``idle_timeout`` like any other.
-        tool_calls_on_stop: ``"emit"`` passes complete tool calls on when the server ends
-            with ``finish_reason: "stop"``; ``"drop"`` drops them, as the reference does.
-        token_limit_set: Whether the request set ``max_tokens`` (``max_output_tokens`` for
-            the Responses API); then a ``length`` finish ends the stream normally instead of
-            raising :class:`~trio_chatsse.ContextWindowExceeded`.
-        stream_tool_arguments: Tool calls as they stream: see
-            :func:`~trio_chatsse.open_chat_stream`.
-        max_event_size: The largest line or event accepted, in bytes.
-        telemetry: Called once per read of the body; see :class:`StreamTelemetry`.
-        output_type: A pydantic model class the answer's text is JSON of, for
-            :meth:`ChatStream.partial_output` and :meth:`ChatStream.final_output` (a recorded
-            structured-output stream).
-        choices: The request's ``n``, for a Chat Completions body with several choices:
-            each is then read as an answer of its own (see
-            :meth:`ChatStream.output_of`); with 1 (the default) only choice 0 is read.
-
-    Yields:
-        The :class:`ChatStream` to iterate.
-
-    Raises:
-        ValueError: ``idle_timeout`` or ``max_event_size`` is not positive, or ``api`` is
-            not one of the wire APIs (``"chat"``, ``"responses"``, ``"messages"``).
-        TypeError: ``output_type`` is not a pydantic model class.
-    """
-    require_trio("open_event_stream")
-    check_stream_args(idle_timeout, max_event_size, first_byte_timeout)
-    output = None if output_type is None else output_spec(output_type, strict=False)
-    spec = wire_api(api)
-    parser = spec.new_parser(
-        ParserOptions(
-            token_limit_set=token_limit_set,
-            stream_tool_arguments=stream_tool_arguments,
-            tool_calls_on_stop=tool_calls_on_stop,
-            choices=choices,
-        )
-    )
-    async with run_stream(
-        byte_chunks,
-        response=None,
-        idle_timeout=idle_timeout,
-        api=spec,
-        parser=parser,
-        max_event_size=max_event_size,
-        telemetry=telemetry,
-        first_byte=FirstByteDeadline.starting_now(first_byte_timeout),
-        output=output,
-    ) as stream:
-        yield stream
-
-
-@asynccontextmanager
 async def run_stream(
-    byte_chunks: AsyncIterable[bytes],
+    attempts: Attempts,
     *,
-    response: HTTPResponse | None,
-    idle_timeout: float,
     api: WireAPISpec,
-    parser: EventParser,
+    idle_timeout: float,
     max_event_size: int,
     telemetry: StreamTelemetry | None,
-    transport_errors: tuple[type[BaseException], ...] = (),
-    first_byte: FirstByteDeadline | None = None,
-    restart: Restart | None = None,
-    retries: int = 0,
     output: OutputSpec[OutputT] | None = None,
 ) -> AsyncGenerator[ChatStream[OutputT], None]:
+    """Run the reader task over ``attempts``' bodies; yield the stream the consumer reads.
+
+    The first attempt is made before anything starts, so its errors (an HTTP status, no
+    response) are raised from the ``async with``. On every exit the reader is cancelled and
+    awaited and both channel ends are closed; closing the response is the request's job.
+    """
+    first = await attempts.first()
+    state = StreamState(first, attempts.stats)
     send, receive = trio.open_memory_channel[Event](CHANNEL_SIZE)
-    stream = ChatStream(receive, response, api, parser, output)
-    if getattr(parser, "resumable", False):
-        stream._checkpoints = []
-    stream.stats.retries = retries
-    decoder = SSEDecoder(max_event_size=max_event_size)
-    reader = _Reader(
-        send,
-        stream,
-        parser,
-        decoder,
-        idle_timeout,
-        telemetry,
-        transport_errors,
-        first_byte,
-        restart,
-    )
+    stream = ChatStream(receive, state, api, output)
+    reader = _Reader(send, state, attempts, first, max_event_size, idle_timeout, telemetry)
     with send, receive:
         async with open_background_nursery() as nursery:
-            nursery.start_soon(reader.run, byte_chunks)
+            nursery.start_soon(reader.run, first.source)
             yield stream
             if reader.draining:
                 # The response is complete; let the reader finish the body (bounded by

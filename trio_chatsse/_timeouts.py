@@ -75,13 +75,17 @@ class FirstByteDeadline:
         """The deadline of a request sent now; ``None`` when no first-byte timeout is set."""
         return None if timeout is None else cls(trio.current_time() + timeout, timeout)
 
-    def expired(self) -> NoReturn:
-        """Raise the :class:`~trio_chatsse.FirstByteTimeoutError` of this deadline."""
+    def error(self) -> FirstByteTimeoutError:
+        """The :class:`~trio_chatsse.FirstByteTimeoutError` of this deadline."""
         logger.debug("first-byte timeout: nothing for %s seconds", self.timeout)
-        raise FirstByteTimeoutError(
+        return FirstByteTimeoutError(
             f"no response from the server for {format_seconds(self.timeout)} (first_byte_timeout)",
             idle_timeout=self.timeout,
         )
+
+    def expired(self) -> NoReturn:
+        """Raise the :class:`~trio_chatsse.FirstByteTimeoutError` of this deadline."""
+        raise self.error()
 
 
 class ResponseWait:
@@ -104,8 +108,12 @@ class ResponseWait:
         """Seconds left before the current attempt's wait expires."""
         return self._deadline - trio.current_time()
 
+    def error(self) -> IdleTimeoutError:
+        """The error of a wait that ran out: first-byte or idle timeout."""
+        if self.first_byte is not None:
+            return self.first_byte.error()
+        return idle_timeout_error(self._idle_timeout, what="response")
+
     def expired(self) -> NoReturn:
         """Raise the error of a wait that ran out: first-byte or idle timeout."""
-        if self.first_byte is not None:
-            self.first_byte.expired()
-        raise idle_timeout_error(self._idle_timeout, what="response")
+        raise self.error()

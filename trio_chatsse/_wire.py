@@ -27,6 +27,8 @@ __all__ = [
     "length_without_limit",
     "loads",
     "read_payload",
+    "reasoning_text",
+    "thinking_text",
     "token_logprobs",
     "usage_from_object",
 ]
@@ -196,3 +198,28 @@ def token_logprobs(value: object) -> list[TokenLogprob] | None:
                 )
             )
     return tokens or None
+
+
+def thinking_text(value: object) -> str:
+    """The text of a Mistral ``thinking`` part: a list of text chunks (or a string)."""
+    if type(value) is str:
+        return value
+    if type(value) is list:
+        return "".join(
+            piece["text"]
+            for piece in value
+            if type(piece) is dict and type(piece.get("text")) is str
+        )
+    return ""
+
+
+def reasoning_text(value: object) -> str:
+    """Reasoning text from a string, ``{"text": ...}`` or ``{"content": ...}``."""
+    if type(value) is str:
+        return value
+    if type(value) is dict:
+        for key in ("text", "content"):
+            text = value.get(key)
+            if type(text) is str:
+                return text
+    return ""

@@ -1,0 +1,53 @@
+"""The options every opener takes alike, in one place: their defaults, their checks, their docs.
+
+The openers keep them as keywords (so an IDE and ``mypy --strict`` see each one) and hand them
+to the request as one :class:`StreamOptions`; the API reference documents them once, here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ._sse import DEFAULT_MAX_EVENT_SIZE
+from ._timeouts import check_stream_args
+
+if TYPE_CHECKING:
+    from ._limiter import Limiter
+    from ._telemetry import StreamTelemetry
+
+__all__ = ["StreamOptions"]
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """How one stream is read and its request sent, whichever wire API it speaks.
+
+    Checked when made: a value no stream can run with is a :class:`ValueError` before any
+    request.
+    """
+
+    #: Seconds without a byte of the body before :class:`~trio_chatsse.IdleTimeoutError`.
+    #: The client's own read timeout is turned off for the request; its connect, write and
+    #: pool timeouts still apply.
+    idle_timeout: float = 300.0
+    #: Seconds the server may take, from sending the request, to send its headers and the
+    #: first byte of the body, before :class:`~trio_chatsse.FirstByteTimeoutError` (a model may
+    #: think for minutes before it speaks); ``None`` gives that wait ``idle_timeout`` too.
+    first_byte_timeout: float | None = None
+    #: Retries of failures before the first content, with backoff (see the guide's "Retries").
+    max_retries: int = 2
+    #: More headers for the request.
+    headers: Mapping[str, str] | None = None
+    #: The largest line or event accepted, in bytes.
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE
+    #: Called once per read of the body; see :class:`~trio_chatsse.telemetry.StreamTelemetry`.
+    telemetry: StreamTelemetry | None = None
+    #: A :class:`~trio_chatsse.Limiter` shared with other streams.
+    limiter: Limiter | None = None
+
+    def __post_init__(self) -> None:
+        check_stream_args(self.idle_timeout, self.max_event_size, self.first_byte_timeout)
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, not {self.max_retries!r}")
