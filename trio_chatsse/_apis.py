@@ -1,9 +1,13 @@
 """The wire-API registry: what each API a stream can speak needs, in one table.
 
 Every entry point goes through :data:`WIRE_APIS`: ``open_event_stream(api=...)`` for the
-parser, the HTTP entry points for the path, the headers, the parser, the fields that set a
-token limit, and how a whole (non-streamed) answer becomes its stream. Adding a wire API
-touches this table, its parser, its test-server form and the docs (``docs/design.rst``).
+parser; the openers for the path, the headers, the fields a stream adds, the tool and
+tool-choice shapes, the structured-output fields, the fields that set a token limit, and how a
+whole (non-streamed) answer becomes its stream; ``open_batch`` for the Batch API's URL, the
+checks of a body given as it is and the non-streamed body it writes; the CLI for a chat-form
+request in the API's words and the key's header; the stream for the next turn's message.
+Adding a wire API touches this table, its parser, its test-server form and the docs
+(``docs/design.rst``, "Adding a wire API").
 """
 
 from __future__ import annotations
@@ -12,10 +16,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ._arguments import CHAT_TOOLS, MESSAGES_TOOLS, RESPONSES_TOOLS, ToolShape
 from ._chunks import ChatChunkParser
+from ._conversions import (
+    chat_request,
+    check_chat_body,
+    check_messages_body,
+    check_responses_body,
+    messages_request,
+    responses_request,
+)
 from ._messages import MessagesEventParser
-from ._models import Item
+from ._models import Completed, Item
 from ._parsers import EventParser, ResponseCursor
+from ._response_bodies import chat_completion_body, message_body, response_body
 from ._responses import ResponsesEventParser
 from ._tool_calls import ToolCallsOnStop
 from ._turns import ReasoningPolicy, assistant_message, messages_assistant_message
@@ -64,6 +78,24 @@ class WireAPISpec:
     assistant_message: Callable[[list[Item], ReasoningPolicy, str | None], dict[str, object]]
     #: The request fields that ask for structured output: ``(name, schema, strict)``.
     output_format: Callable[[str, dict[str, object], bool], dict[str, object]]
+    #: How the API writes function tools and ``tool_choice``.
+    tools: ToolShape
+    #: The fields a streamed request of this API carries, unless the body sets them.
+    stream_fields: Mapping[str, object]
+    #: Checks of a body given as it is (a batch line): :class:`TypeError` or
+    #: :class:`ValueError` for one the API would refuse.
+    check_body: Callable[[Mapping[str, object]], None]
+    #: The non-streamed response object of a whole answer: ``(model, items, completed)``.
+    non_streamed_body: Callable[[str, list[Item], Completed], dict[str, object]]
+    #: A request written in Chat Completions' words (``model``, ``messages``, other fields)
+    #: in this API's: the CLI's one request for every API.
+    from_chat_request: Callable[
+        [str, list[dict[str, object]], Mapping[str, object]], dict[str, object]
+    ]
+    #: The header that carries an API key.
+    key_headers: Callable[[str], dict[str, str]]
+    #: The OpenAI Batch API's ``url`` of a request of this API (``""``: none).
+    batch_url: str = ""
     #: Headers sent unless the client or the caller sets them.
     default_headers: Mapping[str, str] = field(default_factory=dict)
 
@@ -125,6 +157,14 @@ def _responses_parser(options: ParserOptions) -> EventParser:
     )
 
 
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _x_api_key(key: str) -> dict[str, str]:
+    return {"x-api-key": key}
+
+
 #: Every wire API, by name.
 WIRE_APIS: Mapping[str, WireAPISpec] = {
     spec.name: spec
@@ -137,6 +177,13 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
             token_limit_fields=("max_tokens", "max_completion_tokens"),
             assistant_message=_chat_turn,
             output_format=_chat_format,
+            tools=CHAT_TOOLS,
+            stream_fields={"stream": True, "stream_options": {"include_usage": True}},
+            check_body=check_chat_body,
+            non_streamed_body=chat_completion_body,
+            from_chat_request=chat_request,
+            key_headers=_bearer,
+            batch_url="/v1/chat/completions",
         ),
         WireAPISpec(
             name="responses",
@@ -146,6 +193,13 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
             token_limit_fields=("max_output_tokens",),
             assistant_message=_chat_turn,
             output_format=_responses_format,
+            tools=RESPONSES_TOOLS,
+            stream_fields={"stream": True},
+            check_body=check_responses_body,
+            non_streamed_body=response_body,
+            from_chat_request=responses_request,
+            key_headers=_bearer,
+            batch_url="/v1/responses",
         ),
         WireAPISpec(
             name="messages",
@@ -156,6 +210,13 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
             token_limit_fields=(),
             assistant_message=_messages_turn,
             output_format=_messages_format,
+            tools=MESSAGES_TOOLS,
+            stream_fields={"stream": True},
+            check_body=check_messages_body,
+            non_streamed_body=message_body,
+            from_chat_request=messages_request,
+            key_headers=_x_api_key,
+            batch_url="/v1/messages",
             default_headers={"anthropic-version": "2023-06-01"},
         ),
     )

@@ -19,15 +19,75 @@ functions, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
-__all__ = ["message_list", "tool_choice_for", "tools_for"]
+__all__ = [
+    "CHAT_TOOLS",
+    "MESSAGES_TOOLS",
+    "RESPONSES_TOOLS",
+    "ToolShape",
+    "message_list",
+    "tool_choice_for",
+    "tools_for",
+]
 
-API = Literal["chat", "responses", "messages"]
 _EMPTY_SCHEMA = {"type": "object", "properties": {}}
 #: Keys of a function definition besides its name, description and schema, kept as they are.
 _FUNCTION_KEYS = frozenset({"name", "description", "parameters", "input_schema", "type"})
+
+
+@dataclass(frozen=True)
+class ToolShape:
+    """How one wire API writes a function tool and a ``tool_choice``: the registry holds one
+    per API, and :func:`tools_for` / :func:`tool_choice_for` write any API's input in it."""
+
+    #: The API whose shape it is.
+    name: str
+    #: A function tool from its name, its description (``{}`` or ``{"description": ...}``),
+    #: its JSON schema (``None`` when it has none) and its other keys.
+    function: Callable[[str, dict[str, object], object, dict[str, object]], dict[str, object]]
+    #: A ``tool_choice`` from its mode (``auto``, ``none``, ``required``) and a tool's name.
+    choice: Callable[[str, str | None], str | dict[str, object]]
+
+
+def _chat_function(
+    name: str, described: dict[str, object], schema: object, extra: dict[str, object]
+) -> dict[str, object]:
+    parameters = {} if schema is None else {"parameters": schema}
+    return {"type": "function", "function": {"name": name, **described, **parameters, **extra}}
+
+
+def _chat_choice(mode: str, name: str | None) -> str | dict[str, object]:
+    return mode if name is None else {"type": "function", "function": {"name": name}}
+
+
+def _responses_function(
+    name: str, described: dict[str, object], schema: object, extra: dict[str, object]
+) -> dict[str, object]:
+    parameters = {} if schema is None else {"parameters": schema}
+    return {"type": "function", "name": name, **described, **parameters, **extra}
+
+
+def _responses_choice(mode: str, name: str | None) -> str | dict[str, object]:
+    return mode if name is None else {"type": "function", "name": name}
+
+
+def _messages_function(
+    name: str, described: dict[str, object], schema: object, extra: dict[str, object]
+) -> dict[str, object]:
+    return {"name": name, **described, "input_schema": schema or _EMPTY_SCHEMA, **extra}
+
+
+def _messages_choice(mode: str, name: str | None) -> str | dict[str, object]:
+    if name is not None:
+        return {"type": "tool", "name": name}
+    return {"type": "any" if mode == "required" else mode}
+
+
+CHAT_TOOLS = ToolShape("chat", _chat_function, _chat_choice)
+RESPONSES_TOOLS = ToolShape("responses", _responses_function, _responses_choice)
+MESSAGES_TOOLS = ToolShape("messages", _messages_function, _messages_choice)
 
 
 def message_list(messages: object, name: str = "messages") -> list[object]:
@@ -47,7 +107,7 @@ def message_list(messages: object, name: str = "messages") -> list[object]:
     return list(messages)
 
 
-def tools_for(api: API, tools: object) -> list[dict[str, object]]:
+def tools_for(api: ToolShape, tools: object) -> list[dict[str, object]]:
     """Tool definitions in ``api``'s shape.
 
     Raises:
@@ -61,11 +121,11 @@ def tools_for(api: API, tools: object) -> list[dict[str, object]]:
     return [_tool_for(api, tool) for tool in tools]
 
 
-def _tool_for(api: API, tool: object) -> dict[str, object]:
+def _tool_for(api: ToolShape, tool: object) -> dict[str, object]:
     if not isinstance(tool, Mapping):
         raise TypeError(f"each tool must be a tool object (a dict), not {type(tool).__name__}")
     function = tool.get("function")
-    shape: API
+    shape: str
     source: Mapping[str, object]
     if isinstance(function, Mapping):
         shape, source, schema = "chat", function, function.get("parameters")
@@ -78,34 +138,21 @@ def _tool_for(api: API, tool: object) -> dict[str, object]:
     name = source.get("name")
     if not isinstance(name, str) or not name:
         raise TypeError(f"a function tool needs a name: {dict(tool)!r:.120}")
-    if shape == api:
+    if shape == api.name:
         return dict(tool)  # already this API's: sent exactly as given
     extra = {k: v for k, v in source.items() if k not in _FUNCTION_KEYS}
     description = source.get("description")
     described = {} if description is None else {"description": description}
-    if api == "messages":
-        return {"name": name, **described, "input_schema": schema or _EMPTY_SCHEMA, **extra}
-    parameters = {} if schema is None else {"parameters": schema}
-    if api == "responses":
-        return {"type": "function", "name": name, **described, **parameters, **extra}
-    return {"type": "function", "function": {"name": name, **described, **parameters, **extra}}
+    return api.function(name, described, schema, extra)
 
 
-def tool_choice_for(api: API, choice: str | Mapping[str, object]) -> str | dict[str, object]:
+def tool_choice_for(api: ToolShape, choice: str | Mapping[str, object]) -> str | dict[str, object]:
     """A ``tool_choice`` in ``api``'s shape, from a word (``"auto"``, ``"none"``,
     ``"required"``, or the Messages API's ``"any"``), a tool's name, or any API's object."""
     mode, name = _choice(choice)
     if mode is None:
         return dict(choice) if isinstance(choice, Mapping) else choice
-    if api == "messages":
-        if name is not None:
-            return {"type": "tool", "name": name}
-        return {"type": "any" if mode == "required" else mode}
-    if name is None:
-        return mode
-    if api == "responses":
-        return {"type": "function", "name": name}
-    return {"type": "function", "function": {"name": name}}
+    return api.choice(mode, name)
 
 
 def _choice(choice: str | Mapping[str, object]) -> tuple[str | None, str | None]:

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from ._batch_bodies import BatchRequest, BatchResult, read_request, response_body
+from ._apis import wire_api
+from ._batch_bodies import BatchRequest, BatchResult, read_request
 from ._errors import ChatSSEError, HTTPStatusError
-from ._http import open_chat_stream, open_messages_stream, open_responses_stream
 from ._nursery import open_background_nursery
+from ._open import open_body_stream
 
 if TYPE_CHECKING:
     import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
@@ -110,38 +111,9 @@ async def open_batch(
 
 
 async def _run(client: Any, request: BatchRequest, options: dict[str, Any]) -> BatchResult:
-    body = dict(request.body)
-    model = str(body.pop("model"))
+    api = wire_api(request.api)
     try:
-        if request.api == "responses":
-            opened = open_responses_stream(
-                client,
-                model=model,
-                input=body.pop("input", ""),  # type: ignore[arg-type]  # checked there
-                extra_body=body,
-                **options,
-            )
-        elif request.api == "messages":
-            max_tokens = body.pop("max_tokens", None)
-            if type(max_tokens) is not int:
-                raise ValueError("a Messages API body needs max_tokens")
-            opened = open_messages_stream(
-                client,
-                model=model,
-                messages=body.pop("messages", []),  # type: ignore[arg-type]  # checked there
-                max_tokens=max_tokens,
-                extra_body=body,
-                **options,
-            )
-        else:
-            opened = open_chat_stream(
-                client,
-                model=model,
-                messages=body.pop("messages", []),  # type: ignore[arg-type]  # checked there
-                extra_body=body,
-                **options,
-            )
-        async with opened as stream:
+        async with open_body_stream(client, request.api, request.body, **options) as stream:
             completed = await stream.final()
             output = stream.output
             request_id = _request_id(stream.response)
@@ -163,7 +135,7 @@ async def _run(client: Any, request: BatchRequest, options: dict[str, Any]) -> B
     return BatchResult(
         request.custom_id,
         200,
-        response_body(request.api, model, output, completed),
+        api.non_streamed_body(str(request.body["model"]), output, completed),
         request_id=request_id,
         total_tokens=0 if usage is None else usage.total_tokens,
     )

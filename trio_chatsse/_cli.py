@@ -13,12 +13,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 from pydantic import BaseModel
 
 from . import __version__
+from ._apis import wire_api
 from ._cli_batch import add_batch_command, check_batch_args, run_batch_command
 from ._cli_output import Printer
 from ._cli_requests import (
@@ -26,11 +27,11 @@ from ._cli_requests import (
     chat_request,
     load_output_type,
     load_replies,
-    messages_stream,
-    responses_body,
 )
 from ._errors import ChatSSEError, HTTPStatusError, IdleTimeoutError, ProviderError
 from ._http import open_chat_stream, open_messages_stream, open_responses_stream
+from ._open import open_body_stream
+from ._request import Background
 from .testing import Reply, ScriptedToolCall, open_chat_server
 
 if TYPE_CHECKING:
@@ -288,8 +289,9 @@ async def run_chat(
     new_client: Callable[..., HTTPClient],
 ) -> None:
     messages, extra = request
-    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
-    options = {
+    api = wire_api(args.api)
+    headers = api.key_headers(args.api_key) if args.api_key else {}
+    options: dict[str, Any] = {
         "idle_timeout": args.idle_timeout,
         "first_byte_timeout": args.first_byte_timeout,
         "max_retries": args.max_retries,
@@ -298,23 +300,13 @@ async def run_chat(
     if args.output_type:
         sys.path.insert(0, os.getcwd())  # as `python -m` would find the user's module
         options["output_type"] = load_output_type(args.output_type)
+    if args.background:
+        options["background"] = Background(max_resumes=5, cancel_on_exit=True)
+    body = api.from_chat_request(args.model, messages, extra)
     async with new_client(base_url=args.base_url, headers=headers, timeout=30) as http:
-        opened: AbstractAsyncContextManager[ChatStream]
-        if args.api == "responses":
-            opened = open_responses_stream(
-                http,
-                model=args.model,
-                input=messages,
-                extra_body=responses_body(extra),
-                background=args.background,
-                **options,
-            )
-        elif args.api == "messages":
-            opened = messages_stream(http, args, messages, extra, options)
-        else:
-            opened = open_chat_stream(
-                http, model=args.model, messages=messages, extra_body=extra, **options
-            )
+        opened: AbstractAsyncContextManager[ChatStream] = open_body_stream(
+            http, args.api, body, **options
+        )
         async with opened as stream:
             async for event in stream:
                 printer.event(event)

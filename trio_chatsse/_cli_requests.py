@@ -6,18 +6,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, TextIO
 
-from ._http import open_messages_stream
 from ._structured import output_spec
 from .testing import Reply, ScriptedToolCall
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ._chat_stream import ChatStream
-    from ._clients import HTTPClient
 
 __all__ = [
     "UsageError",
@@ -25,8 +21,6 @@ __all__ = [
     "load_output_type",
     "load_replies",
     "load_tools",
-    "messages_stream",
-    "responses_body",
 ]
 
 
@@ -121,51 +115,6 @@ def load_tools(file: TextIO) -> list[object]:
                 f"got {json.dumps(tool)[:120]}"
             )
     return wrapped
-
-
-def messages_stream(
-    http: HTTPClient,
-    args: argparse.Namespace,
-    messages: list[dict[str, object]],
-    extra: dict[str, object],
-    options: dict[str, object],
-) -> AbstractAsyncContextManager[ChatStream]:
-    """``open_messages_stream`` with ``chat``'s request: the system message as ``system``,
-    ``max_tokens`` (required by the API: 4096 unless given), the key as ``x-api-key``."""
-    body = dict(extra)
-    max_tokens = body.pop("max_tokens", 4096)
-    tools = body.pop("tools", None)
-    system = [m["content"] for m in messages if m["role"] == "system"]
-    headers = {"x-api-key": args.api_key} if args.api_key else None
-    return open_messages_stream(
-        http,
-        model=args.model,
-        messages=[m for m in messages if m["role"] != "system"],
-        max_tokens=max_tokens,  # type: ignore[arg-type]  # an int from --max-tokens
-        system=str(system[0]) if system else None,
-        tools=tools,  # type: ignore[arg-type]  # a list of tool objects, checked by load_tools
-        headers=headers,
-        extra_body=body,
-        **options,  # type: ignore[arg-type]  # the options above, typed by their keys
-    )
-
-
-def responses_body(extra: dict[str, object]) -> dict[str, object]:
-    """The Chat Completions fields of ``chat`` in the Responses API's names: tools without
-    their ``function`` wrapper, ``max_output_tokens`` for ``max_tokens``, logprobs asked for
-    through ``include``."""
-    body = dict(extra)
-    if "max_tokens" in body:
-        body["max_output_tokens"] = body.pop("max_tokens")
-    if body.pop("logprobs", None):
-        body["include"] = ["message.output_text.logprobs"]
-    tools = body.get("tools")
-    if isinstance(tools, list):
-        body["tools"] = [
-            {"type": "function", **t["function"]} if isinstance(t.get("function"), dict) else t
-            for t in tools
-        ]
-    return body
 
 
 def load_replies(file: TextIO) -> list[Reply]:

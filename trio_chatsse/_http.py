@@ -1,28 +1,27 @@
-"""Layer 4: the HTTP entry points. Build the request body, send it, run the shell over it.
+"""Layer 4: the public openers. Each builds its API's request body and hands it to
+``open_stream`` (``_open.py``), the one request path of every wire API.
 
-One request path for every wire API: the entry points differ only in the body they build; the
-path, the parser and the whole-answer form come from the wire-API registry (``_apis.py``).
-Sending and retrying is ``_sender.py``'s, error responses become exceptions in ``_status.py``,
-the body is checked in ``_body.py``, and the first-byte budget is ``_timeouts.py``'s.
+The path, the headers, the parser, the tool shapes and the whole-answer form come from the
+wire-API registry (``_apis.py``); one request's life (sending, retrying, resuming, the limiter,
+the end) is the request object's (``_request.py``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._apis import ParserOptions, WireAPISpec, wire_api
-from ._arguments import message_list, tool_choice_for, tools_for
+from ._apis import ParserOptions, wire_api
+from ._arguments import message_list
 from ._chat_stream import ChatStream
 from ._limiter import Limiter
+from ._open import open_stream, output_fields, request_body
 from ._options import StreamOptions
-from ._request import Background, Request
+from ._request import Background
 from ._sse import DEFAULT_MAX_EVENT_SIZE
-from ._stream import require_trio, run_stream
-from ._structured import OutputSpec, OutputT, output_spec
+from ._structured import OutputT
 from ._telemetry import StreamTelemetry
 from ._tool_calls import ToolCallsOnStop
 
@@ -30,13 +29,11 @@ if TYPE_CHECKING:
     import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
     import httpx2
 
-    from ._clients import HTTPClient
 
 __all__ = [
     "open_chat_stream",
     "open_messages_stream",
     "open_responses_stream",
-    "open_stream",
 ]
 
 logger = logging.getLogger(__name__)
@@ -151,11 +148,12 @@ async def open_chat_stream(
             ``httpx2.AsyncClient``.
     """
     api = wire_api("chat")
-    output = _output(api, output_type, output_strict)
-    body = _request_body(
+    output = output_fields(api, output_type, output_strict)
+    body = request_body(
+        api,
         {"model": model, "messages": message_list(messages), "stream": True},
-        tools=None if tools is None else tools_for("chat", tools),
-        tool_choice=None if tool_choice is None else tool_choice_for("chat", tool_choice),
+        tools=tools,
+        tool_choice=tool_choice,
         extra={"stream_options": {"include_usage": True}} if include_usage else {},
         params=params,
         extra_body=extra_body,
@@ -267,11 +265,12 @@ async def open_responses_stream(
         "input": input if isinstance(input, str) else message_list(input, "input"),
     }
     api = wire_api("responses")
-    output = _output(api, output_type, output_strict)
-    body = _request_body(
+    output = output_fields(api, output_type, output_strict)
+    body = request_body(
+        api,
         {**first, "stream": True},
-        tools=None if tools is None else tools_for("responses", tools),
-        tool_choice=None if tool_choice is None else tool_choice_for("responses", tool_choice),
+        tools=tools,
+        tool_choice=tool_choice,
         extra={} if instructions is None else {"instructions": instructions},
         params={**({"background": True, "store": True} if background else {}), **params},
         extra_body=extra_body,
@@ -385,11 +384,12 @@ async def open_messages_stream(
     if thinking is not None:
         body["thinking"] = dict(thinking)
     api = wire_api("messages")
-    output = _output(api, output_type, output_strict)
-    body = _request_body(
+    output = output_fields(api, output_type, output_strict)
+    body = request_body(
+        api,
         body,
-        tools=None if tools is None else tools_for("messages", tools),
-        tool_choice=None if tool_choice is None else tool_choice_for("messages", tool_choice),
+        tools=tools,
+        tool_choice=tool_choice,
         extra={},
         params=params,
         extra_body=extra_body,
@@ -401,74 +401,3 @@ async def open_messages_stream(
     options = ParserOptions(stream_tool_arguments=stream_tool_arguments)
     async with open_stream(client, api, body, options, settings, output) as stream:
         yield stream
-
-
-@asynccontextmanager
-async def open_stream(
-    client: HTTPClient,
-    api: WireAPISpec,
-    body: dict[str, object],
-    parser_options: ParserOptions,
-    options: StreamOptions,
-    output: tuple[OutputSpec[OutputT], dict[str, object]] | None = None,
-    background: Background | None = None,
-) -> AsyncGenerator[ChatStream[OutputT], None]:
-    """The one opener under every entry point: ``body`` as it is, sent to ``api``'s path,
-    its stream run by the shell, the request finished on every exit."""
-    require_trio(f"open_{api.name}_stream" if api.name != "chat" else "open_chat_stream")
-    if api.token_limit_set(body):
-        parser_options = dataclasses.replace(parser_options, token_limit_set=True)
-    choices = body.get("n")
-    if type(choices) is int and choices > 1:
-        parser_options = dataclasses.replace(parser_options, choices=choices)
-    request = Request(client, api, body, parser_options, options, background=background)
-    stream: ChatStream[OutputT] | None = None
-    try:
-        async with run_stream(
-            request,
-            api=api,
-            idle_timeout=options.idle_timeout,
-            max_event_size=options.max_event_size,
-            telemetry=options.telemetry,
-            output=None if output is None else output[0],
-        ) as stream:
-            yield stream
-    finally:
-        await request.finish(stream)  # noqa: ASYNC102  # shielded, with a timeout, inside
-
-
-def _output(
-    api: WireAPISpec, output_type: type[OutputT] | None, strict: bool
-) -> tuple[OutputSpec[OutputT], dict[str, object]] | None:
-    """The spec of ``output_type`` and the request fields that ask for it."""
-    if output_type is None:
-        return None
-    spec = output_spec(output_type, strict=strict)
-    return spec, api.output_format(spec.name, spec.schema, strict)
-
-
-def _request_body(
-    first: dict[str, object],
-    *,
-    tools: Sequence[Mapping[str, object]] | None,
-    tool_choice: str | Mapping[str, object] | None,
-    extra: Mapping[str, object],
-    params: Mapping[str, object],
-    extra_body: Mapping[str, object] | None,
-    output: tuple[OutputSpec[Any], dict[str, object]] | None = None,
-) -> dict[str, object]:
-    body = {**first, **extra}
-    if tools is not None:
-        body["tools"] = list(tools)
-    if tool_choice is not None:
-        body["tool_choice"] = tool_choice
-    if output is not None:
-        body.update(output[1])
-    for key, value in params.items():
-        # An object the output fields set too (the Responses API's ``text``) is merged.
-        base = body.get(key)
-        both = isinstance(base, Mapping) and isinstance(value, Mapping)
-        body[key] = {**base, **value} if both else value  # type: ignore[dict-item]
-    if extra_body:
-        body.update(extra_body)
-    return body
