@@ -27,6 +27,7 @@ import trio
 from replay import chat_chunks, messages_payloads, responses_payloads
 
 import trio_chatsse
+import trio_chatsse.sansio
 from trio_chatsse import OutputTextDelta
 from trio_chatsse._models import constructor
 from trio_chatsse._wire import loads
@@ -59,7 +60,7 @@ def pieces() -> dict[str, float]:
     build = constructor(OutputTextDelta)
 
     def decode_all() -> None:
-        decoder = trio_chatsse.SSEDecoder()
+        decoder = trio_chatsse.sansio.SSEDecoder()
         for piece in body:
             decoder.feed(piece)
 

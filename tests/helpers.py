@@ -13,19 +13,21 @@ import httpx2
 import trio
 
 from trio_chatsse import (
-    ChatChunkParser,
     ChatSSEError,
     ChatStream,
     Event,
+    open_chat_stream,
+    open_event_stream,
+    open_messages_stream,
+    open_responses_stream,
+)
+from trio_chatsse.sansio import (
+    ChatChunkParser,
     MessagesEventParser,
     ParserState,
     ResponsesEventParser,
     ServerSentEvent,
     SSEDecoder,
-    open_chat_stream,
-    open_event_stream,
-    open_messages_stream,
-    open_responses_stream,
 )
 from trio_chatsse.testing import sse_body
 

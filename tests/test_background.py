@@ -14,12 +14,11 @@ from trio_chatsse import (
     Event,
     OutputItemDone,
     OutputTextDelta,
-    ResponsesEventParser,
-    ResumeError,
     StreamError,
     open_responses_stream,
-    resume_responses_stream,
 )
+from trio_chatsse.background import ResumeError, resume_responses_stream
+from trio_chatsse.sansio import ResponsesEventParser
 from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall
 
 from .conftest import TaskTracker

@@ -17,7 +17,8 @@ import httpx
 import pytest
 import trio
 
-from trio_chatsse import Limiter, open_batch
+from trio_chatsse import Limiter
+from trio_chatsse.batch import open_batch
 from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_server
 
 URLS = ["/v1/chat/completions", "/v1/responses", "/v1/messages"]

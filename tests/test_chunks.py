@@ -12,26 +12,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trio_chatsse import (
-    ChatChunkParser,
     Completed,
     ContextWindowExceeded,
     FunctionCall,
     Message,
     OutputItemAdded,
     OutputItemDone,
-    OutputText,
     OutputTextDelta,
-    ParserState,
     ProviderError,
     RateLimitError,
     Reasoning,
     ReasoningContentDelta,
-    ReasoningDetail,
-    ReasoningText,
     StreamError,
     TokenUsage,
 )
 from trio_chatsse._wire import loads
+from trio_chatsse.parts import OutputText, ReasoningDetail, ReasoningText
+from trio_chatsse.sansio import ChatChunkParser, ParserState
 from trio_chatsse.testing import sse_body
 
 from .helpers import (

@@ -15,7 +15,8 @@ import pytest
 import trio
 
 import trio_chatsse
-from trio_chatsse import EVENT_ADAPTER, Completed
+from trio_chatsse import Completed
+from trio_chatsse.sansio import EVENT_ADAPTER
 from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_server
 
 TIMEOUT = 30

@@ -16,7 +16,6 @@ from trio_chatsse import (
     Completed,
     ContextWindowExceeded,
     FunctionCall,
-    HTTPRateLimitError,
     HTTPStatusError,
     IdleTimeoutError,
     OutputTextDelta,
@@ -25,6 +24,7 @@ from trio_chatsse import (
     StreamError,
     open_chat_stream,
 )
+from trio_chatsse._errors import HTTPRateLimitError
 from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_server, sse_body
 
 from .conftest import TaskTracker

@@ -8,8 +8,8 @@ from typing import get_args
 
 import pytest
 
-from trio_chatsse import WireAPI
 from trio_chatsse._apis import WIRE_APIS, wire_api
+from trio_chatsse.sansio import WireAPI
 
 PACKAGE = Path(__file__).parent.parent / "trio_chatsse"
 #: Layers 1 and 2, and the models and rules they use: never trio, never an HTTP library.
@@ -108,3 +108,62 @@ def test_the_registry_holds_every_wire_api() -> None:
 def test_an_unknown_wire_api_is_a_value_error_naming_the_known_ones() -> None:
     with pytest.raises(ValueError, match="'chat', 'responses'"):
         wire_api("grpc")
+
+
+def test_the_top_level_is_narrow_and_the_rest_has_a_public_home() -> None:
+    import importlib
+
+    import trio_chatsse
+
+    assert len(trio_chatsse.__all__) <= 40, len(trio_chatsse.__all__)
+    homes = ("sansio", "parts", "structured", "background", "batch", "telemetry", "testing")
+    seen: dict[str, str] = {name: "trio_chatsse" for name in trio_chatsse.__all__}
+    for home in homes:
+        module = importlib.import_module(f"trio_chatsse.{home}")
+        for name in module.__all__:
+            assert hasattr(module, name), (home, name)
+            # One name per concept: nothing public is exported from two places.
+            assert name not in seen, f"{name} is in {seen.get(name)} and in {home}"
+            seen[name] = home
+
+
+def _private_writes(tree: ast.AST) -> list[ast.Attribute]:
+    """Every ``x._field = ...`` (or augmented, or annotated) under ``tree``."""
+    found = []
+    for node in ast.walk(tree):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        for target in targets:
+            found += [
+                sub
+                for sub in ast.walk(target)
+                if isinstance(sub, ast.Attribute)
+                and sub.attr.startswith("_")
+                and not sub.attr.startswith("__")
+            ]
+    return found
+
+
+def _is_self(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id in ("self", "cls")
+
+
+def test_no_object_writes_another_class_private_fields() -> None:
+    """``other._field = ...`` only where ``_field`` is the enclosing class's own (a parser of
+    n > 1 choices writing the parser of another choice, its own class)."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        classes = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+        allowed: set[int] = set()
+        for cls in classes:
+            writes = _private_writes(cls)
+            own = {write.attr for write in writes if _is_self(write.value)}
+            allowed |= {id(write) for write in writes if write.attr in own}
+        for write in _private_writes(tree):
+            if not _is_self(write.value) and id(write) not in allowed:
+                offenders.append(f"{path.name}:{write.lineno} {ast.unparse(write)}")
+    assert not offenders, offenders

@@ -12,7 +12,8 @@ import pytest
 import trio
 import trio.testing
 
-from trio_chatsse import Limiter, estimate_tokens, open_chat_stream
+from trio_chatsse import Limiter, open_chat_stream
+from trio_chatsse._limiter import estimate_tokens
 from trio_chatsse._ratelimits import RateLimits, Window, parse_duration, read_rate_limits
 from trio_chatsse.testing import RateLimitWindow, Reply, open_chat_server
 

@@ -8,16 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from trio_chatsse import (
-    Event,
-    Message,
-    OutputItemDone,
-    OutputText,
-    OutputTextDelta,
-    Refusal,
-    RefusalDelta,
-    TokenLogprob,
-)
+from trio_chatsse import Event, Message, OutputItemDone, OutputTextDelta, RefusalDelta
+from trio_chatsse.parts import OutputText, Refusal, TokenLogprob
 from trio_chatsse.testing import ChatServer, Reply
 
 from .helpers import FIXTURES, RESPONSES_FIXTURES, HTTPClient, open_stream, parse_every_way

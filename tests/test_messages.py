@@ -22,9 +22,9 @@ from trio_chatsse import (
     ProviderError,
     Reasoning,
     StreamError,
-    messages_assistant_message,
     open_messages_stream,
 )
+from trio_chatsse._turns import messages_assistant_message
 from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_server
 
 from .conftest import TaskTracker

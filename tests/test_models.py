@@ -7,7 +7,6 @@ import pytest
 
 import trio_chatsse
 from trio_chatsse import (
-    EVENT_ADAPTER,
     ChatSSEError,
     Completed,
     ContextWindowExceeded,
@@ -19,20 +18,18 @@ from trio_chatsse import (
     Message,
     OutputItemAdded,
     OutputItemDone,
-    OutputText,
     OutputTextDelta,
     ProviderError,
     RateLimitError,
     Reasoning,
     ReasoningContentDelta,
-    ReasoningDetail,
-    ReasoningText,
-    Refusal,
     RefusalDelta,
     StreamError,
     TokenUsage,
 )
 from trio_chatsse._models import constructor
+from trio_chatsse.parts import OutputText, ReasoningDetail, ReasoningText, Refusal
+from trio_chatsse.sansio import EVENT_ADAPTER
 
 EVENTS: list[trio_chatsse.Event] = [
     OutputItemAdded(item=Message()),

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 import trio
 
-from trio_chatsse import FunctionCall, open_chat_stream, open_messages_stream, open_responses_stream
+from trio_chatsse import (
+    FunctionCall,
+    open_chat_stream,
+    open_messages_stream,
+    open_responses_stream,
+)
 from trio_chatsse.testing import ChatServer, Reply
 
 from .helpers import FIXTURES, HTTPClient, parse_every_way

@@ -13,8 +13,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from trio_chatsse import HTTPStatusError, ProviderError, ReadOutcome
+from trio_chatsse import HTTPStatusError, ProviderError
 from trio_chatsse.otel import GenAITelemetry
+from trio_chatsse.telemetry import ReadOutcome
 from trio_chatsse.testing import ChatServer, Reply
 
 from .helpers import HTTPClient

@@ -23,10 +23,10 @@ from trio_chatsse import (
     OutputTextDelta,
     ProviderError,
     RateLimitError,
-    ReadOutcome,
     StreamError,
 )
 from trio_chatsse._recovery import retryable_before_content
+from trio_chatsse.telemetry import ReadOutcome
 from trio_chatsse.testing import ChatServer, Reply
 
 from .conftest import TaskTracker

@@ -21,7 +21,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trio_chatsse import (
-    CHANNEL_SIZE,
     ChatSSEError,
     ChatStream,
     Completed,
@@ -42,6 +41,7 @@ from trio_chatsse import (
     open_messages_stream,
     open_responses_stream,
 )
+from trio_chatsse._stream import CHANNEL_SIZE
 from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_server, sse_body
 
 from .conftest import TaskTracker

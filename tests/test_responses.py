@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trio_chatsse import (
-    EVENT_ADAPTER,
     ChatSSEError,
     Completed,
     ContextWindowExceeded,
@@ -25,21 +24,18 @@ from trio_chatsse import (
     Message,
     OutputItemAdded,
     OutputItemDone,
-    OutputText,
     OutputTextDelta,
-    ParserState,
     ProviderError,
     RateLimitError,
     Reasoning,
     ReasoningSummaryTextDelta,
-    ReasoningText,
-    ResponsesEventParser,
     StreamError,
-    SummaryText,
     input_items,
     open_event_stream,
     open_responses_stream,
 )
+from trio_chatsse.parts import OutputText, ReasoningText, SummaryText
+from trio_chatsse.sansio import EVENT_ADAPTER, ParserState, ResponsesEventParser
 from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_server
 
 from .conftest import TaskTracker

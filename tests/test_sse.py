@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trio_chatsse import Comment, EventTooLargeError, ServerSentEvent, SSEDecoder
+from trio_chatsse import EventTooLargeError
+from trio_chatsse.sansio import Comment, ServerSentEvent, SSEDecoder
 
 from .helpers import splittings
 

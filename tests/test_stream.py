@@ -10,17 +10,17 @@ import trio
 import trio.testing
 
 from trio_chatsse import (
-    CHANNEL_SIZE,
     Completed,
     FunctionCall,
     IdleTimeoutError,
     OutputItemDone,
     OutputTextDelta,
-    ReadOutcome,
     StreamError,
     TokenUsage,
     open_event_stream,
 )
+from trio_chatsse._stream import CHANNEL_SIZE
+from trio_chatsse.telemetry import ReadOutcome
 from trio_chatsse.testing import Reply, ScriptedToolCall, sse_body
 
 from .conftest import TaskTracker

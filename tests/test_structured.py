@@ -16,18 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from trio_chatsse import (
-    Completed,
-    Event,
+from trio_chatsse import Completed, Event, ProviderError, open_event_stream
+from trio_chatsse._partial_json import PartialJSON, PartialJSONError
+from trio_chatsse._structured import PartialReader, output_spec
+from trio_chatsse.structured import (
     OutputRefusedError,
     OutputValidationError,
-    ProviderError,
-    open_event_stream,
     partial_model,
     strict_json_schema,
 )
-from trio_chatsse._partial_json import PartialJSON, PartialJSONError
-from trio_chatsse._structured import PartialReader, output_spec
 from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, sse_body
 
 from .conftest import TaskTracker

@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trio_chatsse import (
-    EVENT_ADAPTER,
     Completed,
     Event,
     FunctionCall,
@@ -23,16 +22,13 @@ from trio_chatsse import (
     Message,
     OutputItemAdded,
     OutputItemDone,
-    OutputText,
     Reasoning,
-    ReasoningDetail,
-    ReasoningText,
-    Refusal,
     StreamError,
     assistant_message,
     open_chat_stream,
-    parse_partial_json,
 )
+from trio_chatsse.parts import OutputText, ReasoningDetail, ReasoningText, Refusal
+from trio_chatsse.sansio import EVENT_ADAPTER, parse_partial_json
 from trio_chatsse.testing import Reply, ScriptedToolCall, open_chat_server, sse_body
 
 from .helpers import (

@@ -70,7 +70,8 @@ async def resume_responses_stream(
         cancel_on_exit: Cancel the response when you leave before its end.
         headers: More headers for the requests.
         max_event_size: The largest line or event accepted, in bytes.
-        telemetry: Called once per read of the body; see :class:`~trio_chatsse.StreamTelemetry`.
+        telemetry: Called once per read of the body; see
+            :class:`~trio_chatsse.telemetry.StreamTelemetry`.
 
     Yields:
         The :class:`~trio_chatsse.ChatStream` to iterate.

@@ -214,8 +214,8 @@ class ChatStream(Generic[OutputT]):
         """The position of a background Responses stream, as far as your loop has read it.
 
         A small value to persist, and to go on from with
-        :func:`~trio_chatsse.resume_responses_stream` after a restart; ``None`` on a stream
-        that cannot be resumed, or before its response id is known.
+        :func:`~trio_chatsse.background.resume_responses_stream` after a restart; ``None``
+        on a stream that cannot be resumed, or before its response id is known.
         """
         parser = self._state.parser
         checkpoints, position = parser.checkpoints, parser.position

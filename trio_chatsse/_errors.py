@@ -7,7 +7,7 @@ or :class:`RuntimeError` instead, as in h11's split between remote and local err
 A rate limit and a full context window can be reported two ways: by an HTTP status before the
 stream starts, or inside the stream (which has no status of its own). :class:`RateLimitError`
 and :class:`ContextWindowExceeded` catch both ways; the ones that came with an HTTP status are
-also :class:`HTTPStatusError` (:class:`HTTPRateLimitError`, :class:`HTTPContextWindowExceeded`),
+also :class:`HTTPStatusError` (private ``HTTPRateLimitError``, ``HTTPContextWindowExceeded``),
 so that ``except HTTPStatusError`` catches every error status, a 429 included, as
 openai-python's ``APIStatusError`` does, and always finds a ``status_code``.
 """
@@ -81,16 +81,16 @@ REQUEST_ID_HEADERS = (
 class HTTPStatusError(ChatSSEError):
     """The server answered the request with an HTTP error status (4xx or 5xx).
 
-    Raised from the ``async with open_chat_stream(...)`` line, before any event. A 429 is an
-    :class:`HTTPRateLimitError` and a context-length refusal an
-    :class:`HTTPContextWindowExceeded`: both are subclasses of this one.
+    Raised from the ``async with open_chat_stream(...)`` line, before any event. A 429 is
+    also a :class:`RateLimitError` and a context-length refusal also a
+    :class:`ContextWindowExceeded`: catch whichever you mean.
 
     Attributes:
         status_code: The HTTP status.
         body: The start of the response body (at most 2000 characters).
         error: The parsed ``{"error": {...}}`` object of the body, when it had one.
         request_id: The request's id as the server or a gateway on the way named it, for a
-            provider ticket: the first of :data:`REQUEST_ID_HEADERS` present.
+            provider ticket: the first present of the headers the API reference lists.
         request_id_header: Which header :attr:`request_id` came from.
     """
 
@@ -113,8 +113,8 @@ class HTTPStatusError(ChatSSEError):
 
 
 class RateLimitError(ChatSSEError):
-    """The provider refused for a rate or quota limit: HTTP 429 (an
-    :class:`HTTPRateLimitError`), or such an error inside the stream.
+    """The provider refused for a rate or quota limit: HTTP 429 (then also an
+    :class:`HTTPStatusError`), or such an error inside the stream.
 
     Attributes:
         retry_after: Seconds the server asked to wait (``Retry-After`` or ``retry-after-ms``),
@@ -140,7 +140,7 @@ class RateLimitError(ChatSSEError):
 class ContextWindowExceeded(ChatSSEError):
     """The conversation no longer fits the model's context window.
 
-    Raised for an HTTP error (an :class:`HTTPContextWindowExceeded`) or an in-stream error
+    Raised for an HTTP error (then also an :class:`HTTPStatusError`) or an in-stream error
     whose code or message names the context length, and for ``finish_reason: "length"`` when
     the request set no token limit of its own (with a limit, ``length`` is a normal end: see
     :class:`~trio_chatsse.Completed`).

@@ -99,7 +99,8 @@ async def open_chat_stream(
             "Retries"), with exponential backoff and jitter, honouring ``Retry-After``. A
             retry is invisible: no event of the failed attempt reaches you. After the first
             content, a failure is raised, never retried.
-        tool_calls_on_stop: ``"emit"`` or ``"drop"``; see :class:`~trio_chatsse.ChatChunkParser`.
+        tool_calls_on_stop: ``"emit"`` or ``"drop"``; see
+            :class:`~trio_chatsse.sansio.ChatChunkParser`.
         stream_tool_arguments: Show tool calls as they stream (an option of this library,
             never sent to the server): each call gives an
             :class:`~trio_chatsse.OutputItemAdded` as soon as it has a name, a
@@ -112,7 +113,8 @@ async def open_chat_stream(
         extra_body: More JSON fields for the request body; they win over everything else.
         headers: More headers for this request.
         max_event_size: The largest line or event accepted, in bytes.
-        telemetry: Called once per read of the body; see :class:`~trio_chatsse.StreamTelemetry`.
+        telemetry: Called once per read of the body; see
+            :class:`~trio_chatsse.telemetry.StreamTelemetry`.
         limiter: A :class:`~trio_chatsse.Limiter` shared with other streams: each attempt
             waits for its turn (streams in flight, requests and tokens per minute, the
             server's rate-limit headers and ``Retry-After``) and holds it until the stream
@@ -227,13 +229,14 @@ async def open_responses_stream(
         extra_body: More JSON fields for the request body; they win over everything else.
         headers: More headers for this request.
         max_event_size: The largest line or event accepted, in bytes.
-        telemetry: Called once per read of the body; see :class:`~trio_chatsse.StreamTelemetry`.
+        telemetry: Called once per read of the body; see
+            :class:`~trio_chatsse.telemetry.StreamTelemetry`.
         limiter: As for :func:`~trio_chatsse.open_chat_stream`.
         background: Run the response in background mode (``"background": true, "store":
             true``): when the connection breaks or goes idle after the response id is known,
             the stream goes on from the last event read (``GET responses/{id}?stream=true&
             starting_after=N``), with no event twice and none missing; ``stream.cursor`` says
-            where it stands, for :func:`~trio_chatsse.resume_responses_stream` after a
+            where it stands, for :func:`~trio_chatsse.background.resume_responses_stream` after a
             restart. A server without background mode answers 400.
         max_resumes: How many times a background stream may be resumed (5).
         cancel_on_exit: Cancel a background response that you leave before its end (a
@@ -352,7 +355,8 @@ async def open_messages_stream(
         extra_body: More JSON fields for the request body; they win over everything else.
         headers: More headers for this request (``anthropic-beta``...).
         max_event_size: The largest line or event accepted, in bytes.
-        telemetry: Called once per read of the body; see :class:`~trio_chatsse.StreamTelemetry`.
+        telemetry: Called once per read of the body; see
+            :class:`~trio_chatsse.telemetry.StreamTelemetry`.
         limiter: As for :func:`~trio_chatsse.open_chat_stream`.
         output_type: As for :func:`~trio_chatsse.open_chat_stream`; the schema is sent as
             ``output_config.format`` (the generally available form, no beta header).

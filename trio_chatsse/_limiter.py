@@ -145,7 +145,8 @@ class Limiter:
         max_concurrent: Streams in flight at once (``None``: no cap).
         requests_per_minute: Requests started per minute (``None``: no cap of its own).
         tokens_per_minute: Tokens per minute, each request counted by
-            :func:`estimate_tokens` when it starts and corrected by the usage it reports.
+            its estimate when it starts (the prompt's JSON at four characters a token, plus its
+            output limit times ``n``) and corrected by the usage it reports.
         learn: Follow the server's rate-limit headers (what remains until when) and
             ``Retry-After``, beside the limits above. Until the first answer has come (and
             with it what the server has left), one request is in flight at a time.

@@ -107,13 +107,13 @@ class _Block:
 class MessagesEventParser(ParserCore):
     """Turns the ``data`` of each SSE event of a Messages API stream into events.
 
-    The same verbs as :class:`~trio_chatsse.ChatChunkParser`: call :meth:`feed` for each SSE
+    The same verbs as :class:`~trio_chatsse.sansio.ChatChunkParser`: call :meth:`feed` for each SSE
     event and :meth:`end` at end of input; once :attr:`state` is ``COMPLETED`` or ``FAILED``
     the stream is over (:attr:`error` says why it failed).
 
     Args:
         stream_tool_arguments: Pass tool calls on as they stream (added event, argument
-            deltas, arguments done), as :class:`~trio_chatsse.ChatChunkParser` does.
+            deltas, arguments done), as :class:`~trio_chatsse.sansio.ChatChunkParser` does.
     """
 
     def __init__(self, *, stream_tool_arguments: bool = False) -> None:

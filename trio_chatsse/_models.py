@@ -105,7 +105,7 @@ class TokenLogprob(_Model):
 
 @final
 class OutputText(_Model):
-    """A text part of an assistant :class:`Message`."""
+    """A text part of an assistant :class:`~trio_chatsse.Message`."""
 
     type: Literal["output_text"] = "output_text"
     text: str
@@ -119,7 +119,7 @@ class OutputText(_Model):
 
 @final
 class Refusal(_Model):
-    """A refusal part of an assistant :class:`Message` (from ``delta.refusal``)."""
+    """A refusal part of an assistant :class:`~trio_chatsse.Message` (from ``delta.refusal``)."""
 
     type: Literal["refusal"] = "refusal"
     refusal: str
@@ -130,7 +130,7 @@ class Refusal(_Model):
 
 @final
 class ReasoningText(_Model):
-    """A text part of a :class:`Reasoning` item."""
+    """A text part of a :class:`~trio_chatsse.Reasoning` item."""
 
     type: Literal["reasoning_text"] = "reasoning_text"
     text: str
@@ -139,7 +139,7 @@ class ReasoningText(_Model):
 
 @final
 class SummaryText(_Model):
-    """A part of a :class:`Reasoning` item's summary (Responses API)."""
+    """A part of a :class:`~trio_chatsse.Reasoning` item's summary (Responses API)."""
 
     type: Literal["summary_text"] = "summary_text"
     text: str
@@ -352,7 +352,7 @@ class FunctionCallArgumentsDelta(_Model):
     """New text of a tool call's arguments (only with ``stream_tool_arguments=True``).
 
     The deltas of one call, joined, are its whole arguments. They are JSON only once whole;
-    :func:`~trio_chatsse.parse_partial_json` reads a prefix for live display.
+    :func:`~trio_chatsse.sansio.parse_partial_json` reads a prefix for live display.
     """
 
     type: Literal["response.function_call_arguments.delta"] = (

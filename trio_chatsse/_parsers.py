@@ -19,9 +19,9 @@ __all__ = ["EventParser", "ParserCore", "ParserState", "ResponseCursor"]
 
 
 class ParserState(Enum):
-    """Where a parser (:class:`~trio_chatsse.ChatChunkParser`,
-    :class:`~trio_chatsse.ResponsesEventParser` or :class:`~trio_chatsse.MessagesEventParser`)
-    is."""
+    """Where a parser (:class:`~trio_chatsse.sansio.ChatChunkParser`,
+    :class:`~trio_chatsse.sansio.ResponsesEventParser` or
+    :class:`~trio_chatsse.sansio.MessagesEventParser`) is."""
 
     #: Events are being read.
     STREAMING = "streaming"
@@ -81,7 +81,7 @@ class ParserCore:
     and hands a JSON object to the parser's own ``_on_payload``."""
 
     def __init__(self) -> None:
-        #: Where the parser is; see :class:`~trio_chatsse.ParserState`.
+        #: Where the parser is; see :class:`~trio_chatsse.sansio.ParserState`.
         self.state = ParserState.STREAMING
         #: Why the stream failed, once :attr:`state` is ``FAILED``.
         self.error: ChatSSEError | None = None

@@ -1,7 +1,7 @@
 """Layer 2: OpenRouter's ``reasoning_details``, merged from their streamed pieces.
 
 Pure: no I/O. The Chat Completions parser feeds each delta's entries to
-:func:`merge_details` and builds the :class:`~trio_chatsse.ReasoningDetail` list at the end.
+:func:`merge_details` and builds the :class:`~trio_chatsse.parts.ReasoningDetail` list at the end.
 """
 
 from __future__ import annotations

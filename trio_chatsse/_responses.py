@@ -97,7 +97,7 @@ _STREAMING = ParserState.STREAMING
 class ResponsesEventParser(SequencedCore):
     """Turns the ``data`` of each SSE event of a Responses API stream into events.
 
-    The same verbs as :class:`~trio_chatsse.ChatChunkParser`: call :meth:`feed` for each SSE
+    The same verbs as :class:`~trio_chatsse.sansio.ChatChunkParser`: call :meth:`feed` for each SSE
     event and :meth:`end` at end of input; once :attr:`state` is ``COMPLETED`` or ``FAILED``
     the stream is over (:attr:`error` says why it failed).
 
@@ -107,7 +107,7 @@ class ResponsesEventParser(SequencedCore):
             otherwise it raises :class:`~trio_chatsse.ContextWindowExceeded`, as a chat
             stream's ``length`` finish does.
         stream_tool_arguments: Pass function calls on as they stream (added event, argument
-            deltas, arguments done), as :class:`~trio_chatsse.ChatChunkParser` does.
+            deltas, arguments done), as :class:`~trio_chatsse.sansio.ChatChunkParser` does.
         resumable: Read a stream that may be resumed (a background response's): an event whose
             ``sequence_number`` was already read is skipped, and a gap is a
             :class:`~trio_chatsse.StreamError` rather than a log line.

@@ -13,8 +13,8 @@ from trio_chatsse import (
     OutputItemAdded,
     OutputItemDone,
     open_chat_stream,
-    parse_partial_json,
 )
+from trio_chatsse.sansio import parse_partial_json
 from trio_chatsse.testing import Reply, ScriptedToolCall, open_chat_server
 
 POEM = "Roses are red,\nchannels are bounded,\nthe reader is cancelled,\nno task is stranded.\n"
