@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -87,6 +88,38 @@ async def test_a_span_and_metrics_per_stream(
     assert "gen_ai.client.operation.time_per_output_chunk" in points
     (duration_attributes, _), *_ = points["gen_ai.client.operation.duration"]
     assert "error.type" not in duration_attributes
+
+
+async def test_every_opener_is_traced(
+    otel: Exporters, chat_server: ChatServer, http: HTTPClient
+) -> None:
+    """Messages, a resumed background response and a given body: one span each, ended."""
+    async with otel.telemetry.open_messages_stream(
+        http, model="claude", messages=MESSAGES, max_tokens=64
+    ) as stream:
+        await stream.final()
+    async with otel.telemetry.open_responses_stream(
+        http, model="bg", input="hi", background=True
+    ) as stream:
+        await stream.final()
+        response_id = stream.completed.response_id  # type: ignore[union-attr]  # it completed
+    async with otel.telemetry.resume_responses_stream(http, response_id) as resumed:
+        await resumed.final()
+    body = b'data: {"choices":[{"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\n'
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body + b"data: [DONE]\n\n"
+
+    async with otel.telemetry.open_event_stream(chunks()) as given:
+        await given.final()
+    spans = otel.spans.get_finished_spans()
+    assert [span.name for span in spans] == ["chat claude", "chat bg", "chat", "chat"]
+    providers = [dict(span.attributes or {})["gen_ai.provider.name"] for span in spans]
+    assert providers == ["anthropic", "openai", "openai", "openai"]
+    resumed_attributes = dict(spans[2].attributes or {})
+    assert resumed_attributes["gen_ai.response.id"] == response_id
+    with pytest.raises(TypeError, match="keyword only"):
+        otel.telemetry.open_messages_stream(http, "claude")  # type: ignore[call-arg]
 
 
 async def test_responses_streams_are_traced_too(

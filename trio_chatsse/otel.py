@@ -33,8 +33,11 @@ import trio
 from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from ._background import resume_responses_stream as _resume_responses_stream
 from ._chat_stream import ChatStream
+from ._event_stream import open_event_stream as _open_event_stream
 from ._http import open_chat_stream as _open_chat_stream
+from ._http import open_messages_stream as _open_messages_stream
 from ._http import open_responses_stream as _open_responses_stream
 from ._telemetry import ReadOutcome, StreamTelemetry
 
@@ -63,33 +66,39 @@ _P = ParamSpec("_P")
 
 def _traced_entry(
     opener: Callable[_P, AbstractAsyncContextManager[ChatStream]],
+    provider: str = "openai",
+    positional: int = 1,
 ) -> Callable[Concatenate[GenAITelemetry, _P], AbstractAsyncContextManager[ChatStream]]:
     """A method of :class:`GenAITelemetry` that opens a stream as ``opener`` does, traced.
 
-    Typed with ``opener``'s own parameters, so every option keeps its type."""
+    Typed with ``opener``'s own parameters, so every option keeps its type. ``provider`` is
+    the ``gen_ai.provider.name`` of the API's shape, unless the telemetry names one."""
 
     def entry(
         self: GenAITelemetry, /, *args: _P.args, **options: _P.kwargs
     ) -> AbstractAsyncContextManager[ChatStream]:
-        client = args[0] if args else options.pop("client")
-        if len(args) > 1:
+        if len(args) > positional:
             raise TypeError(f"{opener.__name__}() takes its options by keyword only")
-        return self._traced(opener, client, options)
+        return self._traced(opener, tuple(args), dict(options), self.provider_name or provider)
 
     entry.__name__ = entry.__qualname__ = opener.__name__
-    entry.__doc__ = f":func:`~trio_chatsse.{opener.__name__}`, traced; takes the same arguments."
+    home = "background." if opener.__name__ == "resume_responses_stream" else ""
+    entry.__doc__ = f":func:`~trio_chatsse.{home}{opener.__name__}`, traced; the same arguments."
     return entry
 
 
 class GenAITelemetry:
-    """Opens streams as :func:`~trio_chatsse.open_chat_stream` and
-    :func:`~trio_chatsse.open_responses_stream` do, each traced and measured.
+    """Opens streams as every opener does (:func:`~trio_chatsse.open_chat_stream`,
+    :func:`~trio_chatsse.open_responses_stream`, :func:`~trio_chatsse.open_messages_stream`,
+    :func:`~trio_chatsse.background.resume_responses_stream` and
+    :func:`~trio_chatsse.open_event_stream`), each traced and measured.
 
     Args:
         tracer_provider: Where spans go; the global provider by default.
         meter_provider: Where metrics go; the global provider by default.
-        provider_name: ``gen_ai.provider.name``: ``openai`` (the API's shape) unless you say
-            which provider the client talks to (``azure.ai.openai``, ``gcp.gemini``,
+        provider_name: ``gen_ai.provider.name``: the API's shape (``openai``, or
+            ``anthropic`` for the Messages API) unless you say which provider the client
+            talks to (``azure.ai.openai``, ``gcp.gemini``,
             ``groq``, ``deepseek``, ``mistral_ai``...).
     """
 
@@ -98,7 +107,7 @@ class GenAITelemetry:
         *,
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
-        provider_name: str = "openai",
+        provider_name: str | None = None,
     ) -> None:
         self.provider_name = provider_name
         self._tracer = trace.get_tracer(SCOPE, tracer_provider=tracer_provider)
@@ -130,18 +139,23 @@ class GenAITelemetry:
 
     open_chat_stream = _traced_entry(_open_chat_stream)
     open_responses_stream = _traced_entry(_open_responses_stream)
+    open_messages_stream = _traced_entry(_open_messages_stream, "anthropic")
+    resume_responses_stream = _traced_entry(_resume_responses_stream, positional=2)
+    open_event_stream = _traced_entry(_open_event_stream)
 
     @asynccontextmanager
     async def _traced(
         self,
         opener: Callable[..., AbstractAsyncContextManager[ChatStream]],
-        client: object,
-        options: Mapping[str, object],
+        args: tuple[object, ...],
+        options: dict[str, object],
+        provider: str,
     ) -> AsyncGenerator[ChatStream, None]:
+        client = args[0] if args else options.get("client")
         model = str(options.get("model", ""))
         common: Attributes = {
             "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": self.provider_name,
+            "gen_ai.provider.name": provider,
             "gen_ai.request.model": model,
         }
         url = getattr(client, "base_url", None)  # a client of either library; checked by opener
@@ -150,14 +164,16 @@ class GenAITelemetry:
             common["server.port"] = url.port or (443 if url.scheme == "https" else 80)
         attributes = {**common, **_request_attributes(options)}
         clock = _ChunkClock(self, common, options.get("telemetry"))
-        span = self._tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes)
+        name = f"chat {model}" if model else "chat"
+        span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
         stream: ChatStream | None = None
         error: BaseException | None = None
         try:
             with trace.use_span(
                 span, end_on_exit=False, record_exception=False, set_status_on_exception=False
             ):
-                async with opener(client, **{**options, "telemetry": clock}) as stream:
+                traced = {**options, "telemetry": clock}
+                async with opener(*args, **traced) as stream:
                     yield stream
         except BaseException as exc:
             error = exc
