@@ -17,11 +17,10 @@ from ._models import (
     Completed,
     Event,
     FunctionCall,
-    Message,
     OutputItemDone,
-    OutputText,
     OutputTextDelta,
     TokenUsage,
+    text_of,
 )
 from ._parsers import ResponseCursor
 from ._structured import OutputT, PartialReader
@@ -247,13 +246,7 @@ class ChatStream(Generic[OutputT]):
     def text(self) -> str:
         """The assistant's text from the done messages received so far (choice 0's, with
         ``n`` > 1)."""
-        return "".join(
-            part.text
-            for item in self.output_of(0)
-            if isinstance(item, Message)
-            for part in item.content
-            if isinstance(part, OutputText)
-        )
+        return text_of(self.output_of(0))
 
     @property
     def tool_calls(self) -> list[FunctionCall]:

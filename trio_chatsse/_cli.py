@@ -19,7 +19,7 @@ import trio
 from pydantic import BaseModel
 
 from . import __version__
-from ._apis import wire_api
+from ._apis import WIRE_APIS, wire_api
 from ._cli_batch import add_batch_command, check_batch_args, run_batch_command
 from ._cli_output import Printer
 from ._cli_requests import (
@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--jsonl", action="store_true", help="print one JSON event per line")
     chat.add_argument(
         "--api",
-        choices=("chat", "responses", "messages"),
+        choices=tuple(WIRE_APIS),
         default="chat",
         help="the wire API: chat/completions (default), responses, or messages (Anthropic's)",
     )

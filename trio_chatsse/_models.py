@@ -6,12 +6,13 @@ familiar JSON line. All of these names are re-exported from :mod:`trio_chatsse`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal, TypeVar, final
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
 
 __all__ = [
+    "text_of",
     "Completed",
     "Event",
     "EVENT_ADAPTER",
@@ -257,6 +258,19 @@ class FunctionCall(_Model):
 
 
 Item = Annotated[Message | Reasoning | FunctionCall, Field(discriminator="type")]
+
+
+def text_of(items: Iterable[Item]) -> str:
+    """The assistant's text in ``items``: their messages' text parts, joined."""
+    return "".join(
+        part.text
+        for item in items
+        if isinstance(item, Message)
+        for part in item.content
+        if isinstance(part, OutputText)
+    )
+
+
 """Any output item: a :class:`Message`, a :class:`Reasoning` or a :class:`FunctionCall`."""
 
 

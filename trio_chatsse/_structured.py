@@ -26,7 +26,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
 from typing_extensions import TypeVar
 
 from ._errors import OutputRefusedError, OutputValidationError
-from ._models import FunctionCall, Item, Message, OutputText, Refusal
+from ._models import FunctionCall, Item, Message, Refusal, text_of
 from ._partial_json import OpenContainer, PartialJSON, PartialJSONError
 from ._schema import schema_name, strict_json_schema
 
@@ -49,13 +49,7 @@ class OutputSpec(Generic[OutputT]):
 
     def result(self, output: list[Item], finish_reason: str | None) -> OutputT:
         """The validated result of a whole answer, or the typed error that says why not."""
-        text = "".join(
-            part.text
-            for item in output
-            if isinstance(item, Message)
-            for part in item.content
-            if isinstance(part, OutputText)
-        )
+        text = text_of(output)
         refusals = [
             part.refusal
             for item in output
