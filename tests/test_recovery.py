@@ -15,7 +15,6 @@ from trio_chatsse import (
     Completed,
     ContextWindowExceeded,
     Event,
-    EventTooLargeError,
     FirstByteTimeoutError,
     HTTPStatusError,
     IdleTimeoutError,
@@ -26,6 +25,7 @@ from trio_chatsse import (
     StreamError,
 )
 from trio_chatsse._recovery import retryable_before_content
+from trio_chatsse.sansio import EventTooLargeError
 from trio_chatsse.telemetry import ReadOutcome
 from trio_chatsse.testing import ChatServer, Reply
 

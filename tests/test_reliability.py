@@ -26,7 +26,6 @@ from trio_chatsse import (
     Completed,
     ContextWindowExceeded,
     Event,
-    EventTooLargeError,
     FunctionCall,
     HTTPStatusError,
     IdleTimeoutError,
@@ -42,6 +41,7 @@ from trio_chatsse import (
     open_responses_stream,
 )
 from trio_chatsse._stream import CHANNEL_SIZE
+from trio_chatsse.sansio import EventTooLargeError
 from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_server, sse_body
 
 from .conftest import TaskTracker

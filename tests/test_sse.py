@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trio_chatsse import EventTooLargeError
-from trio_chatsse.sansio import Comment, ServerSentEvent, SSEDecoder
+from trio_chatsse.sansio import Comment, EventTooLargeError, ServerSentEvent, SSEDecoder
 
 from .helpers import splittings
 

@@ -37,6 +37,10 @@ from ._models import (
 # Items and usage
 from ._models import FunctionCall, Item, Message, Reasoning, TokenUsage
 
+# Tool loops
+from ._tool_loop import ToolApprovalRequest, ToolLoop, ToolResult, open_tool_loop
+from ._tools import tool
+
 # The next turn
 from ._turns import InputItemParam, MessageParam, assistant_message, input_items
 
@@ -44,7 +48,6 @@ from ._turns import InputItemParam, MessageParam, assistant_message, input_items
 from ._errors import (
     ChatSSEError,
     ContextWindowExceeded,
-    EventTooLargeError,
     FirstByteTimeoutError,
     HTTPStatusError,
     IdleTimeoutError,
@@ -52,6 +55,14 @@ from ._errors import (
     RateLimitError,
     StreamError,
 )
+
+# The public submodules, importable as attributes after ``import trio_chatsse``.
+from . import background as background
+from . import batch as batch
+from . import parts as parts
+from . import sansio as sansio
+from . import structured as structured
+from . import telemetry as telemetry
 
 __version__ = "0.1.0"
 
@@ -81,6 +92,12 @@ __all__ = [
     "FunctionCall",
     "TokenUsage",
     "Item",
+    # Tool loops
+    "open_tool_loop",
+    "ToolLoop",
+    "tool",
+    "ToolResult",
+    "ToolApprovalRequest",
     # The next turn
     "assistant_message",
     "input_items",
@@ -93,7 +110,6 @@ __all__ = [
     "ContextWindowExceeded",
     "ProviderError",
     "StreamError",
-    "EventTooLargeError",
     "IdleTimeoutError",
     "FirstByteTimeoutError",
     "__version__",

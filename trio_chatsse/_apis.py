@@ -32,6 +32,15 @@ from ._parsers import EventParser, ResponseCursor
 from ._response_bodies import chat_completion_body, message_body, response_body
 from ._responses import ResponsesEventParser
 from ._tool_calls import ToolCallsOnStop
+from ._tool_turns import (
+    AnsweredCall,
+    chat_tool_results,
+    chat_turn,
+    messages_tool_results,
+    messages_turn,
+    responses_tool_results,
+    responses_turn,
+)
 from ._turns import ReasoningPolicy, assistant_message, messages_assistant_message
 from ._whole import completion_as_sse, message_as_sse, response_as_sse
 
@@ -94,6 +103,12 @@ class WireAPISpec:
     ]
     #: The header that carries an API key.
     key_headers: Callable[[str], dict[str, str]]
+    #: The argument of the API's opener that holds the conversation (``messages``, ``input``).
+    conversation: str
+    #: A tool loop's assistant turn in the API's input form.
+    turn_of: Callable[[list[Item]], list[dict[str, object]]]
+    #: A tool loop's answered calls in the API's input form.
+    tool_results: Callable[[list[AnsweredCall]], list[dict[str, object]]]
     #: The OpenAI Batch API's ``url`` of a request of this API (``""``: none).
     batch_url: str = ""
     #: Headers sent unless the client or the caller sets them.
@@ -183,6 +198,9 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
             non_streamed_body=chat_completion_body,
             from_chat_request=chat_request,
             key_headers=_bearer,
+            conversation="messages",
+            turn_of=chat_turn,
+            tool_results=chat_tool_results,
             batch_url="/v1/chat/completions",
         ),
         WireAPISpec(
@@ -199,6 +217,9 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
             non_streamed_body=response_body,
             from_chat_request=responses_request,
             key_headers=_bearer,
+            conversation="input",
+            turn_of=responses_turn,
+            tool_results=responses_tool_results,
             batch_url="/v1/responses",
         ),
         WireAPISpec(
@@ -216,6 +237,9 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
             non_streamed_body=message_body,
             from_chat_request=messages_request,
             key_headers=_x_api_key,
+            conversation="messages",
+            turn_of=messages_turn,
+            tool_results=messages_tool_results,
             batch_url="/v1/messages",
             default_headers={"anthropic-version": "2023-06-01"},
         ),

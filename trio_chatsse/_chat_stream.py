@@ -8,7 +8,7 @@ next turn of an agent loop.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, Generic, final
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, final
 
 import trio
 
@@ -95,20 +95,21 @@ class ChatStream(Generic[OutputT]):
         # A cancellation point on every call, but no scheduling round trip while events are
         # buffered: receive_nowait() is several times cheaper than an awaited receive().
         await trio.lowlevel.checkpoint_if_cancelled()
+        event: Event | None
         try:
             event = self._receive.receive_nowait()
         except trio.WouldBlock:
-            try:
-                event = await self._receive.receive()
-            except trio.EndOfChannel:
-                self._raise_end()
+            event = await self._receive_or_end()
         except trio.EndOfChannel:
-            self._raise_end()
+            event = None
         except trio.ClosedResourceError:
             raise trio.ClosedResourceError(
                 "this stream was closed when its `async with` block ended: iterate it inside "
                 "the block (after it, read stream.output, stream.text or stream.completed)"
             ) from None
+        if event is None:
+            # Outside the except blocks: the error keeps no trio exception as its context.
+            self._raise_end()
         # What the stream keeps of the event (inline: this runs once per event).
         self._received += 1
         if event.__class__ is OutputItemDone:
@@ -124,7 +125,13 @@ class ChatStream(Generic[OutputT]):
             self._text_parts.append(event.delta)
         return event
 
-    def _raise_end(self) -> None:
+    async def _receive_or_end(self) -> Event | None:
+        try:
+            return await self._receive.receive()
+        except trio.EndOfChannel:
+            return None
+
+    def _raise_end(self) -> NoReturn:
         if self._state.error is not None:
             raise self._state.error
         raise StopAsyncIteration

@@ -9,9 +9,9 @@ the end) is the request object's (``_request.py``).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Mapping, Sequence
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 from ._apis import ParserOptions, wire_api
 from ._arguments import message_list
@@ -405,3 +405,11 @@ async def open_messages_stream(
     options = ParserOptions(stream_tool_arguments=stream_tool_arguments)
     async with open_stream(client, api, body, options, settings, output) as stream:
         yield stream
+
+
+#: The public opener of each wire API, for what runs one stream per turn (the tool loop).
+OPENERS: Mapping[str, Callable[..., AbstractAsyncContextManager[ChatStream[Any]]]] = {
+    "chat": open_chat_stream,
+    "responses": open_responses_stream,
+    "messages": open_messages_stream,
+}

@@ -57,7 +57,7 @@ class SSEDecoder:
 
     Call :meth:`feed` with each chunk of the body as it arrives, then :meth:`end` once at
     end of input. If a line or an event grows past ``max_event_size`` bytes, :attr:`error`
-    is set to an :class:`~trio_chatsse.EventTooLargeError` (after returning the events that
+    is set to an :class:`~trio_chatsse.sansio.EventTooLargeError` (after returning the events that
     came before it) and the decoder ignores all further input.
     """
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ._apis import WireAPI
 from ._chunks import ChatChunkParser
+from ._errors import EventTooLargeError
 from ._messages import MessagesEventParser
 from ._models import EVENT_ADAPTER
 from ._parsers import EventParser, ParserState
@@ -24,6 +25,7 @@ __all__ = [
     "ChatChunkParser",
     "Comment",
     "EventParser",
+    "EventTooLargeError",
     "MessagesEventParser",
     "ParserState",
     "ResponsesEventParser",

@@ -1,0 +1,83 @@
+"""A tool loop's turns in each wire API's input form: the assistant turn, the tool results.
+
+- Chat Completions: the assistant message, then one ``{"role": "tool", "tool_call_id",
+  "content"}`` message per call, in the calls' order;
+- Responses API: the response's output items (``input_items``), then one
+  ``{"type": "function_call_output", "call_id", "output"}`` item per call;
+- Anthropic Messages API: the assistant message, then *one* ``user`` message of
+  ``tool_result`` blocks, one per ``tool_use`` id, ``is_error: true`` for errors (the API
+  answers 400 to a ``tool_use`` without its ``tool_result`` in the very next message).
+
+Pure: no trio, no I/O; the registry names one pair per API.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ._models import Item
+from ._turns import assistant_message, input_items, messages_assistant_message
+
+__all__ = [
+    "AnsweredCall",
+    "chat_tool_results",
+    "chat_turn",
+    "messages_tool_results",
+    "messages_turn",
+    "responses_tool_results",
+    "responses_turn",
+]
+
+
+class AnsweredCall(NamedTuple):
+    """A call and its answer, as the next request carries them."""
+
+    call_id: str
+    name: str
+    output: str
+    is_error: bool
+
+
+def chat_turn(items: list[Item]) -> list[dict[str, object]]:
+    """A Chat Completions turn: its assistant message (with its provider state)."""
+    return [assistant_message(items)]
+
+
+def chat_tool_results(calls: list[AnsweredCall]) -> list[dict[str, object]]:
+    """One ``tool`` message per call."""
+    return [
+        {"role": "tool", "tool_call_id": call.call_id, "content": call.output} for call in calls
+    ]
+
+
+def responses_turn(items: list[Item]) -> list[dict[str, object]]:
+    """A Responses API turn: its output items (reasoning, message, function calls)."""
+    return list(input_items(items))
+
+
+def responses_tool_results(calls: list[AnsweredCall]) -> list[dict[str, object]]:
+    """One ``function_call_output`` item per call."""
+    return [
+        {"type": "function_call_output", "call_id": call.call_id, "output": call.output}
+        for call in calls
+    ]
+
+
+def messages_turn(items: list[Item]) -> list[dict[str, object]]:
+    """A Messages API turn: its assistant message (thinking blocks and signatures kept)."""
+    return [messages_assistant_message(items)]
+
+
+def messages_tool_results(calls: list[AnsweredCall]) -> list[dict[str, object]]:
+    """One ``user`` message with a ``tool_result`` block per call."""
+    blocks: list[dict[str, object]] = []
+    for call in calls:
+        block: dict[str, object] = {
+            "type": "tool_result",
+            "tool_use_id": call.call_id,
+            "content": call.output,
+        }
+        if call.is_error:
+            block["is_error"] = True
+        blocks.append(block)
+    return [{"role": "user", "content": blocks}] if blocks else []
