@@ -33,6 +33,8 @@ PURE = {
     "testing._chat",
     "testing._responses",
     "testing._state",
+    "testing._tool_results",
+    "_tool_turns",
 }
 
 

@@ -56,7 +56,8 @@ def calls(*names_and_args: tuple[str, dict[str, Any]], pace: float = 0.1) -> Rep
 
 @pytest.fixture
 async def client(http_library: str) -> AsyncIterator[tuple[ChatServer, HTTPClient]]:
-    async with open_chat_server() as server:
+    # The server refuses, as the providers do, a history with a call left without its result.
+    async with open_chat_server(require_tool_results=True) as server:
         http = new_client(http_library, base_url=server.base_url, timeout=10)
         async with http:
             yield server, http
@@ -534,3 +535,70 @@ async def test_arguments_are_checked_before_any_request(http: HTTPClient) -> Non
     with pytest.raises(TypeError, match="two tools are named"):
         async with open_tool_loop(http, model="m", messages=CITY, tools=[weather, weather]):
             pass  # pragma: no cover
+
+
+UNANSWERED: dict[str, tuple[dict[str, Any], str]] = {
+    "chat": (
+        {
+            "messages": [
+                {"role": "user", "content": "hi"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "a",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{}"},
+                        },
+                        {
+                            "id": "b",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{}"},
+                        },
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "a", "content": "ok"},
+            ]
+        },
+        "did not have response messages: b",
+    ),
+    "responses": (
+        {
+            "input": [
+                {"role": "user", "content": "hi"},
+                {"type": "function_call", "call_id": "b", "name": "f", "arguments": "{}"},
+            ]
+        },
+        "No tool output found for function call b",
+    ),
+    "messages": (
+        {
+            "max_tokens": 10,
+            "messages": [
+                {"role": "user", "content": "hi"},
+                {
+                    "role": "assistant",
+                    "content": [{"type": "tool_use", "id": "b", "name": "f", "input": {}}],
+                },
+                {"role": "user", "content": "and?"},
+            ],
+        },
+        "`tool_use` ids were found without `tool_result` blocks immediately after: b",
+    ),
+}
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_the_server_refuses_a_call_left_without_its_result(
+    api: WireAPI, client: tuple[ChatServer, HTTPClient]
+) -> None:
+    from trio_chatsse import HTTPStatusError
+    from trio_chatsse._http import OPENERS
+
+    _, http = client
+    fields, message = UNANSWERED[api]
+    with pytest.raises(HTTPStatusError, match=message) as info:
+        async with OPENERS[api](http, model="m", **fields):
+            pass  # pragma: no cover
+    assert info.value.status_code == 400

@@ -18,6 +18,7 @@ from ._script import (
     token_logprob,
     tools_of,
 )
+from ._tool_results import unanswered_chat_calls
 
 __all__ = ["FORM", "chunks", "completion"]
 
@@ -185,4 +186,11 @@ def _refusal(request: Mapping[str, object]) -> str | None:
 
 
 #: The server's entry for ``POST /v1/chat/completions``.
-FORM = WireForm("/v1/chat/completions", "chatcmpl", stream_events, _whole_answer, _refusal)
+FORM = WireForm(
+    "/v1/chat/completions",
+    "chatcmpl",
+    stream_events,
+    _whole_answer,
+    _refusal,
+    unanswered_chat_calls,
+)

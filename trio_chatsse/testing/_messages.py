@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping
 
 from ._script import Script, WireForm, pieces, sse_body, tools_of
+from ._tool_results import unanswered_tool_uses
 
 __all__ = ["FORM", "message_events", "message_object"]
 
@@ -163,4 +164,4 @@ def _refusal(request: Mapping[str, object]) -> str | None:
 
 
 #: The server's entry for ``POST /v1/messages``.
-FORM = WireForm("/v1/messages", "msg", stream_events, _whole_answer, _refusal)
+FORM = WireForm("/v1/messages", "msg", stream_events, _whole_answer, _refusal, unanswered_tool_uses)

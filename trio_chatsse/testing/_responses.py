@@ -12,6 +12,7 @@ import zlib
 from collections.abc import Callable, Mapping
 
 from ._script import Script, WireForm, pieces, sse_body, token_logprob, tools_of
+from ._tool_results import unanswered_function_calls
 
 __all__ = ["FORM", "encrypted_reasoning", "response_events", "response_object"]
 
@@ -275,4 +276,6 @@ def _refusal(request: Mapping[str, object]) -> str | None:
 
 
 #: The server's entry for ``POST /v1/responses``.
-FORM = WireForm("/v1/responses", "resp", stream_events, _whole_answer, _refusal)
+FORM = WireForm(
+    "/v1/responses", "resp", stream_events, _whole_answer, _refusal, unanswered_function_calls
+)

@@ -183,6 +183,9 @@ class WireForm:
     #: What the real servers of this API refuse in a request (a tool in another API's shape),
     #: as their 400 message; ``None`` for a request they take.
     refusal: Callable[[Mapping[str, object]], str | None] = lambda request: None
+    #: The real servers' 400 for a history with a tool call left without its result; ``None``
+    #: when every call is answered.
+    unanswered_calls: Callable[[Mapping[str, object]], str | None] = lambda request: None
 
 
 def tools_of(request: Mapping[str, object]) -> list[tuple[int, Mapping[str, object]]]:

@@ -60,6 +60,7 @@ class ChatServer:
         api_key: str | None,
         require_state_back: bool = False,
         rate_limit: RateLimitWindow | None = None,
+        require_tool_results: bool = False,
     ) -> None:
         #: The port the server listens on.
         self.port = port
@@ -76,6 +77,8 @@ class ChatServer:
         self._api_key = api_key
         #: Whether requests that leave out provider state this server sent are refused.
         self.require_state_back = require_state_back
+        #: Whether requests whose history leaves a tool call without its result are refused.
+        self.require_tool_results = require_tool_results
         self._provider_state = ProviderState()
         #: The requests window enforced (and announced in the headers), if any.
         self.rate_limit = rate_limit
@@ -152,6 +155,8 @@ class ChatServer:
         refusal = form.refusal(payload)
         if refusal is None and self.require_state_back:
             refusal = self._provider_state.missing(payload)
+        if refusal is None and self.require_tool_results:
+            refusal = form.unanswered_calls(payload)
         if refusal is not None:
             error = {"message": refusal, "type": "invalid_request_error"}
             await ex.send_json(400, {"error": error})
@@ -322,6 +327,7 @@ async def open_chat_server(
     host: str = "127.0.0.1",
     port: int = 0,
     rate_limit: RateLimitWindow | None = None,
+    require_tool_results: bool = False,
 ) -> AsyncGenerator[ChatServer, None]:
     """Run an OpenAI-compatible server for the duration of the block.
 
@@ -335,6 +341,10 @@ async def open_chat_server(
             with it, as the providers do: the call's ``extra_content`` (Gemini 3's thought
             signature), the reasoning of that message in the field it was streamed in
             (DeepSeek's thinking mode), or the merged ``reasoning_details`` (OpenRouter).
+        require_tool_results: A check to switch on: refuse with HTTP 400, in the real
+            servers' words, any request whose history holds a tool call without its result
+            (a ``tool`` message, a ``function_call_output`` item, a ``tool_result`` block in
+            the next message), as the providers do.
         rate_limit: Enforce a window of requests, counting down in OpenAI's
             ``x-ratelimit-*-requests`` headers and answering 429 with ``Retry-After`` beyond
             it, to test your own fan-out.
@@ -346,7 +356,9 @@ async def open_chat_server(
     """
     listeners = await trio.open_tcp_listeners(port, host=host)
     bound = listeners[0].socket.getsockname()[1]
-    server = ChatServer(bound, replies, default, api_key, require_state_back, rate_limit)
+    server = ChatServer(
+        bound, replies, default, api_key, require_state_back, rate_limit, require_tool_results
+    )
     async with open_background_nursery() as nursery:
         await nursery.start(trio.serve_listeners, server._serve_connection, listeners)
         yield server
