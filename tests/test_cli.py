@@ -471,3 +471,53 @@ async def test_chat_logprobs_shows_each_deltas_tokens(chat_server: ChatServer, a
         assert (request["logprobs"], request["top_logprobs"]) == (True, 2)
     else:
         assert request["include"] == ["message.output_text.logprobs"]
+
+
+TOOLS_MODULE = '''
+import trio
+
+
+async def get_weather(city: str) -> str:
+    """The current weather in a city."""
+    await trio.sleep(0)
+    return f"sunny in {city}"
+'''
+
+
+@pytest.mark.parametrize("api", ["chat", "responses", "messages"])
+async def test_chat_tool_runs_the_loop_with_the_users_function(
+    chat_server: ChatServer, tmp_path: Path, api: str
+) -> None:
+    (tmp_path / "cli_tools.py").write_text(TOOLS_MODULE)
+    call = ScriptedToolCall("get_weather", '{"city": "Oslo"}', call_id="call_1")
+    chat_server.push(Reply(tool_calls=[call]), Reply(text="It is sunny."))
+    url = chat_server.base_url
+    args = ("chat", "weather?", "--base-url", url, "--api", api, "--tool", "cli_tools:get_weather")
+    result = await run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    out = result.stdout.decode()
+    assert "tool result get_weather (call_1" in out
+    assert "sunny in Oslo" in out
+    assert out.rstrip().endswith("It is sunny.")
+    assert len(chat_server.requests) == 2
+    sent = json.dumps(chat_server.requests[1])
+    assert "sunny in Oslo" in sent
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (("--tool", "cli_tools"), "MODULE:FUNCTION"),
+        (("--tool", "no_such_module:f"), "cannot import"),
+        (("--tool", "cli_tools:nothing"), "has no function"),
+        (("--tool", "cli_tools:get_weather", "--background"), "no --background"),
+    ],
+)
+async def test_chat_tool_mistakes_are_usage_errors(
+    chat_server: ChatServer, tmp_path: Path, extra: tuple[str, ...], says: str
+) -> None:
+    (tmp_path / "cli_tools.py").write_text(TOOLS_MODULE)
+    result = await run_cli("chat", "x", "--base-url", chat_server.base_url, *extra, cwd=tmp_path)
+    assert result.returncode == 2
+    assert says in result.stderr.decode()
+    assert chat_server.requests == []

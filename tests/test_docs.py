@@ -31,6 +31,12 @@ EXPECTED = {
         "usage: input_tokens=12",
     ],
     "tool_loop": ["2 + 40 = 42\n"],
+    "agent_loop": [
+        "[running: 3] get_weather called\n[running: 4] delete_file called\napprove delete_file",
+        "[running: 0] get_weather: sunny, 21 °C in ",
+        "Sunny everywhere; I left /etc/hosts alone.\n-- turn 2 done\n",
+        "history: 7 messages, the last from the assistant\n",
+    ],
     "responses_loop": ["2 + 40 = 42\n"],
     "otel": [
         "chat any ('stop',) 5\n",

@@ -27,11 +27,13 @@ from ._cli_requests import (
     chat_request,
     load_output_type,
     load_replies,
+    load_tools_functions,
 )
 from ._errors import ChatSSEError, HTTPStatusError, IdleTimeoutError, ProviderError
 from ._http import open_chat_stream, open_messages_stream, open_responses_stream
 from ._open import open_body_stream
 from ._request import Background
+from ._tool_loop import ToolApprovalRequest, open_tool_loop
 from .testing import Reply, ScriptedToolCall, open_chat_server
 
 if TYPE_CHECKING:
@@ -187,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="a pydantic model the answer must be JSON of (with --jsonl: a last output line)",
     )
     chat.add_argument(
+        "--tool",
+        metavar="MODULE:FUNCTION",
+        action="append",
+        default=[],
+        help="run the tool loop with this function as a tool (repeatable; the current "
+        "directory is importable); calls run while the model streams, results go back",
+    )
+    chat.add_argument(
         "--stream-tool-arguments",
         action="store_true",
         help="show tool calls as their arguments stream (with --jsonl: their live events)",
@@ -303,6 +313,13 @@ async def run_chat(
     if args.background:
         options["background"] = Background(max_resumes=5, cancel_on_exit=True)
     body = api.from_chat_request(args.model, messages, extra)
+    if args.tool:
+        options["api"] = args.api
+        sys.path.insert(0, os.getcwd())  # as `python -m` would find the user's module
+        tools = load_tools_functions(args.tool)
+        async with new_client(base_url=args.base_url, headers=headers, timeout=30) as http:
+            await run_tool_loop(http, body, tools, options, printer)
+        return
     async with new_client(base_url=args.base_url, headers=headers, timeout=30) as http:
         opened: AbstractAsyncContextManager[ChatStream] = open_body_stream(
             http, args.api, body, **options
@@ -312,6 +329,25 @@ async def run_chat(
                 printer.event(event)
             if args.output_type:
                 printer.output(await stream.final_output())
+
+
+async def run_tool_loop(
+    http: HTTPClient,
+    body: dict[str, object],
+    tools: list[object],
+    options: dict[str, Any],
+    printer: Printer,
+) -> None:
+    """``chat --tool``: the request's body as the loop's options, its tools the functions.
+    A call that needs approval is denied: the command line has no one to ask."""
+    arguments: dict[str, Any] = {k: v for k, v in body.items() if k != "model"}
+    async with open_tool_loop(
+        http, model=str(body["model"]), tools=tools, **arguments, **options
+    ) as loop:
+        async for event in loop:
+            printer.event(event)
+            if isinstance(event, ToolApprovalRequest):
+                loop.deny(event.call_id, "no approval from the command line")
 
 
 DEMO_TOOLS = [

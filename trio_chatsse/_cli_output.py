@@ -19,6 +19,7 @@ from ._models import (
     RefusalDelta,
     TokenUsage,
 )
+from ._tool_loop import ToolApprovalRequest, ToolResult
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -39,7 +40,7 @@ class Printer:
         self._in_reasoning = False
         self._at_line_start = True
 
-    def event(self, event: Event) -> None:
+    def event(self, event: Event | ToolResult | ToolApprovalRequest) -> None:
         if self.jsonl:
             self.out.write(event.model_dump_json() + "\n")
             self.out.flush()
@@ -67,6 +68,11 @@ class Printer:
             self._end_reasoning()
             self._newline()
             self._usage(event.token_usage)
+        elif isinstance(event, ToolResult):
+            self._newline()
+            took = f"{event.duration:.2f} s"
+            self.out.write(f"tool result {event.name} ({event.call_id}, {took}): {event.output}\n")
+            self.out.flush()
 
     def _reasoning(self, text: str) -> None:
         if not self._in_reasoning:

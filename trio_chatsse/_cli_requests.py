@@ -51,6 +51,30 @@ def load_output_type(spec: str) -> type[BaseModel]:
     return found  # type: ignore[return-value]  # a model class, checked above
 
 
+def load_tools_functions(specs: list[str]) -> list[object]:
+    """The functions ``--tool MODULE:FUNCTION`` names (importable from the current directory).
+
+    Raises:
+        UsageError: The form is wrong, the module does not import, or it has no such function.
+    """
+    found: list[object] = []
+    for spec in specs:
+        module_name, _, name = spec.partition(":")
+        if not module_name or not name:
+            raise UsageError(
+                f"--tool takes MODULE:FUNCTION (as in myapp.tools:search), not {spec!r}"
+            )
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise UsageError(f"--tool: cannot import {module_name!r}: {exc}") from None
+        function = getattr(module, name, None)
+        if not callable(function):
+            raise UsageError(f"--tool {spec}: {module_name} has no function {name!r}")
+        found.append(function)
+    return found
+
+
 def chat_request(
     args: argparse.Namespace, stdin: TextIO
 ) -> tuple[list[dict[str, object]], dict[str, object]]:
@@ -72,6 +96,10 @@ def chat_request(
             f"the base URL needs a scheme: http:// or https://, as in "
             f"http://{args.base_url.split('://')[-1]} (got {args.base_url!r})"
         )
+    if args.tool and args.tools is not None:
+        raise UsageError("--tool runs the tool loop with your functions; drop --tools with it")
+    if args.tool and (args.background or args.output_type):
+        raise UsageError("--tool runs the tool loop: no --background or --output-type with it")
     if args.background and args.api != "responses":
         raise UsageError("--background needs --api responses (background mode is theirs)")
     prompt = args.prompt

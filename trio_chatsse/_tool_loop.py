@@ -130,10 +130,11 @@ class ToolLoop:
 
     @property
     def history(self) -> list[dict[str, object]]:
-        """The conversation in the API's own input form: the messages (or input) given, then
-        each assistant turn with its provider state and the results of its calls. Ready for
-        the next ``open_*_stream`` or ``open_tool_loop``; after the block, every call it holds
-        has a result."""
+        """The conversation so far, in the API's own input form.
+
+        The messages (or input) given, then each assistant turn with its provider state and
+        the results of its calls; ready for the next ``open_*_stream`` or ``open_tool_loop``.
+        After the block, every call it holds has a result."""
         return self._driver.history
 
     @property
@@ -254,16 +255,16 @@ class _Driver:
             calls: list[_Call] = []
             async with OPENERS[api.name](**request) as stream:
                 async for event in stream:
-                    if event.__class__ is OutputItemDone:
-                        item = event.item
-                        if isinstance(item, FunctionCall):
-                            calls.append(await self._call(item, start=not last))
-                    elif event.__class__ is Completed:
+                    if event.__class__ is Completed:
                         # Into the history before the consumer sees the turn end.
                         self.turns += 1
                         self.history.extend(api.turn_of(stream.output_of(0)))
                         self.unanswered = calls
                     await self._send.send(event)
+                    if event.__class__ is OutputItemDone:
+                        item = event.item
+                        if isinstance(item, FunctionCall):
+                            calls.append(await self._call(item, start=not last))
             if stream.completed is None:  # the iteration raises first; this is a guard
                 raise StreamError("the turn's stream ended without a Completed event")
             if not calls:
