@@ -26,6 +26,7 @@ from ._conversions import (
     messages_request,
     responses_request,
 )
+from ._keywords import CHAT_FIELDS, MESSAGES_FIELDS, RESPONSES_FIELDS
 from ._messages import MessagesEventParser
 from ._models import Completed, Item
 from ._parsers import EventParser, ResponseCursor
@@ -109,6 +110,8 @@ class WireAPISpec:
     turn_of: Callable[[list[Item]], list[dict[str, object]]]
     #: A tool loop's answered calls in the API's input form.
     tool_results: Callable[[list[AnsweredCall]], list[dict[str, object]]]
+    #: The fields of the API's documented request, for telling a typo from a field.
+    request_fields: frozenset[str] = frozenset()
     #: The OpenAI Batch API's ``url`` of a request of this API (``""``: none).
     batch_url: str = ""
     #: Headers sent unless the client or the caller sets them.
@@ -201,6 +204,7 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
             conversation="messages",
             turn_of=chat_turn,
             tool_results=chat_tool_results,
+            request_fields=CHAT_FIELDS,
             batch_url="/v1/chat/completions",
         ),
         WireAPISpec(
@@ -220,6 +224,7 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
             conversation="input",
             turn_of=responses_turn,
             tool_results=responses_tool_results,
+            request_fields=RESPONSES_FIELDS,
             batch_url="/v1/responses",
         ),
         WireAPISpec(
@@ -240,6 +245,7 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
             conversation="messages",
             turn_of=messages_turn,
             tool_results=messages_tool_results,
+            request_fields=MESSAGES_FIELDS,
             batch_url="/v1/messages",
             default_headers={"anthropic-version": "2023-06-01"},
         ),

@@ -17,6 +17,8 @@ import trio
 from ._errors import StreamError
 from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._status import read_bounded
+from ._stream import close_source
+from ._whole import NotAnAnswer
 
 if TYPE_CHECKING:
     from ._clients import ClientLibrary, HTTPResponse
@@ -54,20 +56,45 @@ async def body_source(
     if scope.cancelled_caught:
         wait.expired()
     head = first.lstrip()[:1]
-    if head in (b"{", b"[") and content_type.startswith("application/json"):
+    if head in (b"{", b"["):
         try:
             rest = await read_bounded(chunks, DEFAULT_MAX_EVENT_SIZE)
         except library.transport_errors as exc:
             raise StreamError(
                 f"the connection broke while reading the answer: {exc!r:.300}"
             ) from exc
-        return _one_chunk(whole_answer_as_sse(first + rest))
-    if head == b"<":
-        raise StreamError(
+        whole = first + rest
+        try:
+            return _one_chunk(whole_answer_as_sse(whole))
+        except NotAnAnswer:
+            pass
+        error = StreamError(
+            f"the server answered {response.status_code} with JSON that is not an answer "
+            f"of this API (a gateway's or a proxy's?): {_quote(whole)}"
+        )
+    elif head == b"<":
+        error = StreamError(
             f"the server answered with {content_type or 'no content type'}, not an event "
             f"stream (is base_url right?): {first[:200].decode('utf-8', 'replace')!r}"
         )
-    return _prepend(first, chunks)
+    elif not first.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(_SSE_FIELDS):
+        error = StreamError(
+            f"the server answered {response.status_code} with "
+            f"{content_type or 'no content type'} that is neither an event stream nor an "
+            f"answer: {_quote(first)}"
+        )
+    else:
+        return _prepend(first, chunks)
+    await close_source(chunks)
+    raise error
+
+
+#: How the first line of an event stream begins (a field, or a comment).
+_SSE_FIELDS = (b"data", b"event", b"id", b"retry", b":")
+
+
+def _quote(body: bytes) -> str:
+    return repr(body[:300].decode("utf-8", "replace"))
 
 
 async def _prepend(first: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

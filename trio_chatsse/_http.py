@@ -8,14 +8,17 @@ the end) is the request object's (``_request.py``).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from ._apis import ParserOptions, wire_api
+from ._apis import ParserOptions, WireAPISpec, wire_api
 from ._arguments import message_list
 from ._chat_stream import ChatStream
+from ._keywords import check_keywords
 from ._limiter import Limiter
 from ._open import open_stream, output_fields, request_body
 from ._options import StreamOptions
@@ -150,6 +153,7 @@ async def open_chat_stream(
             ``httpx2.AsyncClient``.
     """
     api = wire_api("chat")
+    _check_keywords(open_chat_stream, api, params)
     output = output_fields(api, output_type, output_strict)
     body = request_body(
         api,
@@ -268,6 +272,7 @@ async def open_responses_stream(
         "input": input if isinstance(input, str) else message_list(input, "input"),
     }
     api = wire_api("responses")
+    _check_keywords(open_responses_stream, api, params)
     output = output_fields(api, output_type, output_strict)
     body = request_body(
         api,
@@ -388,6 +393,7 @@ async def open_messages_stream(
     if thinking is not None:
         body["thinking"] = dict(thinking)
     api = wire_api("messages")
+    _check_keywords(open_messages_stream, api, params)
     output = output_fields(api, output_type, output_strict)
     body = request_body(
         api,
@@ -405,6 +411,20 @@ async def open_messages_stream(
     options = ParserOptions(stream_tool_arguments=stream_tool_arguments)
     async with open_stream(client, api, body, options, settings, output) as stream:
         yield stream
+
+
+def _check_keywords(
+    opener: Callable[..., object], api: WireAPISpec, params: Mapping[str, object]
+) -> None:
+    """A typo of an option or of a documented field is a :class:`TypeError` (``_keywords``)."""
+    if params:
+        check_keywords(opener.__name__, params, _options_of(opener), api.request_fields)
+
+
+@functools.cache
+def _options_of(opener: Callable[..., object]) -> frozenset[str]:
+    parameters = inspect.signature(opener).parameters
+    return frozenset(name for name in parameters if name not in ("client", "params"))
 
 
 #: The public opener of each wire API, for what runs one stream per turn (the tool loop).

@@ -48,6 +48,20 @@ class StreamOptions:
     limiter: Limiter | None = None
 
     def __post_init__(self) -> None:
+        _check_type("idle_timeout", self.idle_timeout, "a number of seconds")
+        if self.first_byte_timeout is not None:
+            _check_type("first_byte_timeout", self.first_byte_timeout, "a number of seconds")
+        _check_type("max_retries", self.max_retries, "a whole number", int)
+        _check_type("max_event_size", self.max_event_size, "a number of bytes", int)
+        if self.headers is not None and not isinstance(self.headers, Mapping):
+            raise TypeError(f"headers must be a mapping, not {type(self.headers).__name__}")
         check_stream_args(self.idle_timeout, self.max_event_size, self.first_byte_timeout)
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be 0 or more, not {self.max_retries!r}")
+
+
+def _check_type(
+    name: str, value: object, what: str, kind: type | tuple[type, ...] = (int, float)
+) -> None:
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be {what}, not {type(value).__name__} {value!r:.40}")

@@ -45,7 +45,7 @@ from ._timeouts import CLOSE_TIMEOUT, idle_timeout_error
 if TYPE_CHECKING:
     from ._apis import WireAPISpec
 
-__all__ = ["CHANNEL_SIZE", "require_trio", "run_stream"]
+__all__ = ["CHANNEL_SIZE", "close_source", "require_trio", "run_stream"]
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class _Reader:
         finally:
             self._send.close()
             stats.duration = trio.current_time() - self._started
-            await _close_source(chunks)  # noqa: ASYNC102  # shielded, with a timeout, inside
+            await close_source(chunks)  # noqa: ASYNC102  # shielded, with a timeout, inside
             self.stopped.set()
         if state.error is not None:
             logger.debug("stream ended with %s", type(state.error).__name__)
@@ -141,7 +141,7 @@ class _Reader:
         content, with a new parser) or a background response resumed (the parser goes on)."""
         if not self._attempts.may_try_again:
             return None
-        await _close_source(chunks)
+        await close_source(chunks)
         before = trio.current_time()
         attempt = await self._attempts.next(error, self._parser, self._held is None)
         if attempt is None:
@@ -327,7 +327,7 @@ async def _with_telemetry(
         yield chunk
 
 
-async def _close_source(chunks: AsyncIterator[bytes]) -> None:
+async def close_source(chunks: AsyncIterator[bytes]) -> None:
     """Close a byte source that may have been left suspended, without blocking for long.
 
     httpx's body iterators are async generators nested several deep. ``aclose()`` on the

@@ -9,16 +9,33 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["completion_as_sse", "message_as_sse", "response_as_sse"]
+__all__ = ["NotAnAnswer", "completion_as_sse", "message_as_sse", "response_as_sse"]
+
+
+class NotAnAnswer(ValueError):
+    """The body is not JSON, or JSON that is neither the API's answer nor an error object
+    (``{"detail": "Not authenticated"}`` from a gateway): there is nothing to stream."""
+
+
+def _load(raw: bytes) -> object:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise NotAnAnswer("not JSON") from None
+
+
+def _is_error(body: object) -> bool:
+    return isinstance(body, dict) and isinstance(body.get("error"), dict | str)
 
 
 def completion_as_sse(raw: bytes) -> bytes:
     """A ``chat.completion`` body as the stream of the same answer: one chunk, ``[DONE]``."""
-    try:
-        completion = json.loads(raw)
-    except ValueError:
-        return b""
-    if isinstance(completion, dict) and isinstance(completion.get("choices"), list):
+    completion = _load(raw)
+    if _is_error(completion):
+        return _sse(completion) + b"data: [DONE]\n\n"  # the parser raises it
+    if not isinstance(completion, dict) or not isinstance(completion.get("choices"), list):
+        raise NotAnAnswer("no choices")
+    if completion["choices"]:
         choices = []
         for choice in completion["choices"]:
             if isinstance(choice, dict):
@@ -32,18 +49,15 @@ def response_as_sse(raw: bytes) -> bytes:
     """A Responses API ``response`` body as the stream of the same answer: each output item
     done (the parser adds it first, and its text as one delta), then the terminal event of
     its ``status`` (``completed``, ``incomplete`` or ``failed``)."""
-    try:
-        response = json.loads(raw)
-    except ValueError:
-        return b""
-    if not isinstance(response, dict):
-        return _sse(response)  # junk: the parser skips it and the stream ends cut short
-    if isinstance(response.get("error"), dict) and "output" not in response:
+    response = _load(raw)
+    if isinstance(response, dict) and _is_error(response) and "output" not in response:
         return _sse(response)  # an error object: the parser raises it
-    output = response.get("output")
+    if not isinstance(response, dict) or not isinstance(response.get("output"), list):
+        raise NotAnAnswer("no output")
+    output: list[object] = response["output"]
     events = [
         {"type": "response.output_item.done", "output_index": index, "item": item}
-        for index, item in enumerate(output if isinstance(output, list) else [])
+        for index, item in enumerate(output)
     ]
     status = response.get("status")
     terminal = status if status in ("incomplete", "failed") else "completed"
@@ -55,14 +69,12 @@ def message_as_sse(raw: bytes) -> bytes:
     """A Messages API ``message`` body as the stream of the same answer: ``message_start``,
     each content block started, its whole text, thinking or input as one delta, stopped,
     then ``message_delta`` (stop reason, usage) and ``message_stop``."""
-    try:
-        message = json.loads(raw)
-    except ValueError:
-        return b""
-    if not isinstance(message, dict) or message.get("type") == "error":
-        return _sse(message)  # an error object (the parser raises it) or junk (cut short)
-    content = message.get("content")
-    blocks = content if isinstance(content, list) else []
+    message = _load(raw)
+    if isinstance(message, dict) and (message.get("type") == "error" or _is_error(message)):
+        return _sse(message)  # an error object: the parser raises it
+    if not isinstance(message, dict) or not isinstance(message.get("content"), list):
+        raise NotAnAnswer("no content")
+    blocks = message["content"]
     started = {**message, "content": [], "stop_reason": None}
     events: list[object] = [{"type": "message_start", "message": started}]
     for index, block in enumerate(blocks):

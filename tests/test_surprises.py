@@ -1,0 +1,140 @@
+"""The failures a new user does not see coming: a 200 that is not an answer, a misspelt
+keyword, an error whose traceback reads like trio's insides. Each is a clear, typed error."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import pytest
+
+from trio_chatsse import ProviderError, StreamError
+from trio_chatsse._http import OPENERS
+from trio_chatsse.testing import ChatServer, Reply
+
+from .helpers import HTTPClient
+
+APIS = ("chat", "responses", "messages")
+
+
+def request(api: str) -> dict[str, Any]:
+    if api == "responses":
+        return {"input": "hi"}
+    extra = {"max_tokens": 10} if api == "messages" else {}
+    return {"messages": [{"role": "user", "content": "hi"}], **extra}
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize(
+    "body", [b'{"detail": "Not authenticated"}', b'{"oops": 1}', b"[]", b"Not authenticated"]
+)
+async def test_a_200_that_is_not_an_answer_is_an_error_quoting_it(
+    api: str, body: bytes, chat_server: ChatServer, http: HTTPClient
+) -> None:
+    chat_server.push(Reply(raw_body=body, content_type="application/json"))
+    with pytest.raises(StreamError) as info:
+        async with OPENERS[api](http, model="m", max_retries=0, **request(api)):
+            pass  # pragma: no cover
+    message = str(info.value)
+    assert body.decode()[:12] in message
+    assert "not an answer" in message or "neither an event stream nor an answer" in message
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_a_whole_answer_and_an_error_object_still_read(
+    api: str, chat_server: ChatServer, http: HTTPClient
+) -> None:
+    chat_server.push(Reply(text="whole", content_type="application/json"))
+    async with OPENERS[api](http, model="m", stream=False, **request(api)) as stream:
+        await stream.final()
+    assert stream.text == "whole"
+    error = {"error": {"message": "quota", "type": "server_error"}}
+    import json
+
+    chat_server.push(Reply(raw_body=json.dumps(error).encode(), content_type="application/json"))
+    with pytest.raises(ProviderError, match="quota"):
+        async with OPENERS[api](http, model="m", max_retries=0, **request(api)) as stream:
+            await stream.final()
+
+
+async def test_a_stream_errors_traceback_shows_no_trio_internals(
+    chat_server: ChatServer, http: HTTPClient
+) -> None:
+    error = {"message": "the model crashed", "type": "invalid_request_error"}
+    chat_server.push(Reply(text="half an answer", error=error, error_after=3))
+    with pytest.raises(ProviderError) as info:
+        async with OPENERS["chat"](http, model="m", max_retries=0, **request("chat")) as stream:
+            await stream.final()
+    assert info.value.__context__ is None
+    assert info.value.__cause__ is None
+    printed = "".join(traceback.format_exception(info.value))
+    assert "EndOfChannel" not in printed
+    assert "trio_chatsse.ProviderError: the model crashed" in printed
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("idle_timout", "idle_timeout"),
+        ("max_retry", "max_retries"),
+        ("temprature", "temperature"),
+        ("stream_tool_argument", "stream_tool_arguments"),
+    ],
+)
+async def test_a_misspelt_keyword_is_a_type_error_naming_the_one_meant(
+    api: str, typo: str, meant: str, chat_server: ChatServer, http: HTTPClient
+) -> None:
+    with pytest.raises(TypeError, match=f"{typo!r}: did you mean {meant!r}"):
+        async with OPENERS[api](http, model="m", **{typo: 1}, **request(api)):
+            pass  # pragma: no cover
+    assert chat_server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("api", "typo", "meant"),
+    [
+        ("chat", "max_token", "max_tokens"),
+        ("responses", "max_output_token", "max_output_tokens"),
+        ("messages", "stop_sequence", "stop_sequences"),
+    ],
+)
+async def test_a_misspelt_field_of_the_api_is_caught_too(
+    api: str, typo: str, meant: str, http: HTTPClient
+) -> None:
+    with pytest.raises(TypeError, match=f"did you mean {meant!r}"):
+        async with OPENERS[api](http, model="m", **{typo: 10}, **request(api)):
+            pass  # pragma: no cover
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_fields_of_other_servers_and_extra_body_pass_as_they_are(
+    api: str, chat_server: ChatServer, http: HTTPClient
+) -> None:
+    fields = {"cache_prompt": True, "top_k": 40, "chat_template_kwargs": {"x": 1}}
+    async with OPENERS[api](
+        http, model="m", extra_body={"temprature": 0}, **fields, **request(api)
+    ) as stream:
+        await stream.final()
+    sent = chat_server.requests[0]
+    assert {key: sent[key] for key in fields} == fields
+    assert sent["temprature"] == 0  # extra_body sends anything
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("idle_timeout", "30", "idle_timeout must be a number of seconds, not str"),
+        ("first_byte_timeout", "5", "first_byte_timeout must be a number of seconds"),
+        ("max_retries", 2.5, "max_retries must be a whole number, not float"),
+        ("max_event_size", "1MB", "max_event_size must be a number of bytes"),
+        ("headers", [("a", "b")], "headers must be a mapping"),
+    ],
+)
+async def test_an_option_of_the_wrong_type_is_a_type_error_naming_it(
+    option: str, value: object, says: str, chat_server: ChatServer, http: HTTPClient
+) -> None:
+    with pytest.raises(TypeError, match=says):
+        async with OPENERS["chat"](http, model="m", **{option: value}, **request("chat")):
+            pass  # pragma: no cover
+    assert chat_server.requests == []
