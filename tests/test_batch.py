@@ -169,7 +169,8 @@ async def test_a_killed_batch_goes_on_and_writes_each_custom_id_once(
         assert first < len(requests)
         with trio.fail_after(120):
             result = await trio.run_process(command, env=env, capture_stderr=True, check=False)
-        assert result.returncode == 0, result.stderr.decode()
+        # Some of the lines fail (fail-400, fail-stream): the status says so.
+        assert result.returncode == 1, result.stderr.decode()
         assert "already done" in result.stderr.decode()
         written = read_output(output)
         ids = [entry["custom_id"] for entry in written]
@@ -216,3 +217,57 @@ async def test_batch_usage_errors_before_any_request(tmp_path: Path) -> None:
     )  # fmt: skip
     assert no_url.returncode == 2
     assert b"no base URL" in no_url.stderr
+
+
+async def test_the_input_iterables_error_comes_out_as_itself(chat_server: ChatServer) -> None:
+    text = json.dumps(line(1)) + "\n\n" + json.dumps(line(2)) + "\n"
+    got: list[str | None] = []
+    with pytest.raises(json.JSONDecodeError):  # the docs' snippet on a blank line
+        async with httpx.AsyncClient(base_url=chat_server.base_url) as http:
+            parsed = (json.loads(raw) for raw in text.split("\n"))
+            async with open_batch(http, parsed) as results:
+                async for result in results:
+                    got.append(result.custom_id)
+    assert got == ["req-1"]  # what was read before the error is done and given
+
+
+async def test_batch_exit_status_and_error_lines_name_their_input_line(
+    chat_server: ChatServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.jsonl"
+    good, bad_url = line(1), {**line(2), "url": "/v1/embeddings"}
+    source.write_text(
+        json.dumps(good) + "\n" + "{not json\n" + json.dumps(bad_url) + "\n"
+        + json.dumps({"method": "POST"}) + "\n"
+    )  # fmt: skip
+    output = tmp_path / "out.jsonl"
+    command = [
+        sys.executable, "-m", "trio_chatsse", "batch", str(source), "-o", str(output),
+        "--base-url", chat_server.base_url,
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    first = await trio.run_process(command, env=env, capture_stderr=True, check=False)
+    assert first.returncode == 1  # some lines failed
+    assert b"(3 failed)" in first.stderr
+    errors = {entry["error"]["line"]: entry for entry in read_output(output) if entry["error"]}
+    assert sorted(errors) == [2, 3, 4]
+    assert "input line 2: not JSON" in errors[2]["error"]["message"]
+    assert errors[3]["custom_id"] == "req-2"
+    assert errors[4]["custom_id"] is None
+    second = await trio.run_process(command, env=env, capture_stderr=True, check=False)
+    assert second.returncode == 0
+    assert b"0 written" in second.stderr
+    assert len(read_output(output)) == 4  # no error line written again
+
+
+async def test_batch_into_a_missing_folder_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "in.jsonl").write_text(json.dumps(line(1)) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    result = await trio.run_process(
+        [sys.executable, "-m", "trio_chatsse", "batch", str(tmp_path / "in.jsonl"),
+         "-o", str(tmp_path / "missing" / "out.jsonl"), "--base-url", "http://127.0.0.1:9/v1"],
+        env=env, capture_stderr=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.decode().count("\n") == 1
+    assert "no folder" in result.stderr.decode()

@@ -68,6 +68,12 @@ async def open_batch(
         A channel of :class:`BatchResult`, in order of completion: a response (its status, its
         body as the API would have answered without ``stream: true``), an HTTP error status
         with the server's error body, or an ``error`` (a bad line, a stream that failed).
+
+    Raises:
+        Exception: What reading ``requests`` raised (a ``json.loads`` of a blank line, say),
+            as itself, once the requests read before it are done and their results given:
+            the channel ends there, and the error comes out of the ``async with``.
+        ValueError: ``concurrency`` is not 1 or more.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be 1 or more, not {concurrency!r}")
@@ -77,6 +83,9 @@ async def open_batch(
         "max_retries": max_retries,
         "limiter": limiter,
     }
+    #: An error of the ``requests`` iterable, raised from the block once the requests read
+    #: before it are done (never inside an ExceptionGroup).
+    failure: list[Exception] = []
     send_work, receive_work = trio.open_memory_channel[BatchRequest](0)
     send_result, receive_result = trio.open_memory_channel[BatchResult](concurrency)
 
@@ -89,12 +98,15 @@ async def open_batch(
                 await send_work.send(request)
 
         async with send_work, send_errors:
-            if isinstance(requests, AsyncIterable):
-                async for line in requests:
-                    await put(line)
-            else:
-                for line in requests:
-                    await put(line)
+            try:
+                if isinstance(requests, AsyncIterable):
+                    async for line in requests:
+                        await put(line)
+                else:
+                    for line in requests:
+                        await put(line)
+            except Exception as exc:  # the input's own error: raised as itself at the end
+                failure.append(exc)
 
     async def work(send: trio.MemorySendChannel[BatchResult]) -> None:
         async with send:
@@ -108,6 +120,8 @@ async def open_batch(
                     nursery.start_soon(work, send_result.clone())
                 nursery.start_soon(feed, send_result.clone())
             yield receive_result
+            if failure:
+                raise failure[0]
 
 
 async def _run(client: Any, request: BatchRequest, options: dict[str, Any]) -> BatchResult:

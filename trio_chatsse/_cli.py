@@ -252,7 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 check_batch_args(args)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
-            trio.run(run_batch_command, args, new_client)
+            failed = trio.run(run_batch_command, args, new_client)
+            if failed:
+                return EXIT_STREAM_ERROR
         else:
             request = chat_request(args, sys.stdin)
             trio.run(run_chat, args, request, printer, new_client)

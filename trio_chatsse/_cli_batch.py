@@ -4,6 +4,7 @@ resumable, with its output in the Batch API's output format."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import sys
@@ -50,8 +51,9 @@ def add_batch_command(
 
 
 def done_custom_ids(path: Path) -> set[str]:
-    """The custom_ids an output file already holds; a last line cut short by a crash is
-    removed, so that every line is whole."""
+    """The custom_ids an output file already holds (and ``line N`` for the error lines of
+    input lines that had none); a last line cut short by a crash is removed, so that every
+    line is whole."""
     done: set[str] = set()
     if not path.exists():
         return done
@@ -67,6 +69,10 @@ def done_custom_ids(path: Path) -> set[str]:
             custom_id = line.get("custom_id") if isinstance(line, dict) else None
             if isinstance(custom_id, str):
                 done.add(custom_id)
+            elif isinstance(line, dict) and isinstance(line.get("error"), dict):
+                number = line["error"].get("line")
+                if isinstance(number, int):
+                    done.add(_line_key(number))
             good += len(raw)
     if good < path.stat().st_size:
         with path.open("rb+") as file:
@@ -74,34 +80,62 @@ def done_custom_ids(path: Path) -> set[str]:
     return done
 
 
+def _line_key(number: int) -> str:
+    """How an input line without a custom_id is known in the done set: by its number."""
+    return f"line {number}"
+
+
 class _Input:
-    """The input's lines not done yet, read as they are needed; counts what it skipped."""
+    """The input's lines not done yet, read as they are needed; counts what it skipped. A line
+    that cannot be sent (not JSON, no custom_id) becomes an error result here, with its line
+    number; the others remember theirs for their error results."""
 
     def __init__(self, path: Path, done: set[str]) -> None:
         self.path, self.done = path, done
         self.seen: set[str] = set()
         self.skipped = self.duplicates = 0
+        #: Error results of lines that were not sent, not written yet.
+        self.invalid: list[BatchResult] = []
+        #: The input line of each custom_id sent.
+        self.line_of: dict[str, int] = {}
 
     def lines(self) -> Iterator[object]:
         with self.path.open(encoding="utf-8") as file:
-            for text in file:
+            for number, text in enumerate(file, 1):
                 if not text.strip():
+                    continue
+                if _line_key(number) in self.done:
+                    self.skipped += 1
                     continue
                 try:
                     line = json.loads(text)
-                except ValueError:
-                    yield text  # the batch writes its error line
+                except ValueError as error:
+                    self._invalid(number, None, f"not JSON ({error})")
                     continue
                 custom_id = line.get("custom_id") if isinstance(line, dict) else None
-                if isinstance(custom_id, str):
-                    if custom_id in self.done:
-                        self.skipped += 1
-                        continue
-                    if custom_id in self.seen:
-                        self.duplicates += 1
-                        continue
-                    self.seen.add(custom_id)
+                if not isinstance(custom_id, str) or not custom_id:
+                    self._invalid(number, None, "custom_id must be a non-empty string")
+                    continue
+                if custom_id in self.done:
+                    self.skipped += 1
+                    continue
+                if custom_id in self.seen:
+                    self.duplicates += 1
+                    continue
+                self.seen.add(custom_id)
+                self.line_of[custom_id] = number
                 yield line
+
+    def _invalid(self, number: int, custom_id: str | None, why: str) -> None:
+        error = {"code": "invalid_request", "message": f"input line {number}: {why}"}
+        self.invalid.append(BatchResult(custom_id, error={**error, "line": number}))
+
+    def with_line(self, result: BatchResult) -> BatchResult:
+        """An error result with the number of its input line."""
+        number = self.line_of.get(result.custom_id or "")
+        if result.error is None or number is None:
+            return result
+        return dataclasses.replace(result, error={**result.error, "line": number})
 
 
 class _Progress:
@@ -160,12 +194,14 @@ def check_batch_args(args: argparse.Namespace) -> None:
         raise ValueError("no base URL: pass --base-url or set OPENAI_BASE_URL")
     if not args.input.is_file():
         raise ValueError(f"no input file {str(args.input)!r}")
+    folder = args.output.parent
+    if not folder.is_dir():
+        raise ValueError(f"-o {str(args.output)!r}: no folder {str(folder)!r} to write it in")
 
 
-async def run_batch_command(
-    args: argparse.Namespace, new_client: Callable[..., HTTPClient]
-) -> None:
-    """Run the batch; write the output lines as they come, and a summary on standard error."""
+async def run_batch_command(args: argparse.Namespace, new_client: Callable[..., HTTPClient]) -> int:
+    """Run the batch; write the output lines as they come, and a summary on standard error.
+    Return how many lines failed."""
     done = done_custom_ids(args.output)
     todo = _Input(args.input, done)
     total = sum(1 for text in args.input.open(encoding="utf-8") if text.strip()) - len(done)
@@ -187,11 +223,18 @@ async def run_batch_command(
                     max_retries=args.max_retries,
                 ) as results:
                     async for result in results:
-                        number += 1
-                        # One write of a whole line: a crash loses a line, never half of one.
-                        out.write(json.dumps(result.line(number)).encode() + b"\n")
-                        out.flush()
-                        progress.add(result)
+                        for each in (*todo.invalid, todo.with_line(result)):
+                            number += 1
+                            # One write of a whole line: a crash loses a line, never half.
+                            out.write(json.dumps(each.line(number)).encode() + b"\n")
+                            out.flush()
+                            progress.add(each)
+                        todo.invalid.clear()
+                for each in todo.invalid:  # lines that were not sent, read after the last
+                    number += 1
+                    out.write(json.dumps(each.line(number)).encode() + b"\n")
+                    progress.add(each)
+                todo.invalid.clear()
     finally:
         progress.close()
         summary = (
@@ -200,3 +243,4 @@ async def run_batch_command(
             f"{progress.tokens} tokens, {time.monotonic() - progress.started:.1f} s"
         )
         print(summary, file=sys.stderr)
+    return progress.failed
