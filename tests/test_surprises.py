@@ -138,3 +138,56 @@ async def test_an_option_of_the_wrong_type_is_a_type_error_naming_it(
         async with OPENERS["chat"](http, model="m", **{option: value}, **request("chat")):
             pass  # pragma: no cover
     assert chat_server.requests == []
+
+
+async def test_a_system_message_goes_to_the_messages_apis_system(
+    chat_server: ChatServer, http: HTTPClient
+) -> None:
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "hi"},
+    ]
+    async with OPENERS["messages"](http, model="m", max_tokens=10, messages=messages) as stream:
+        await stream.final()
+    sent = chat_server.requests[0]
+    assert sent["system"] == "Be brief."
+    assert sent["messages"] == [{"role": "user", "content": "hi"}]
+    with pytest.raises(TypeError, match="not both"):
+        async with OPENERS["messages"](
+            http, model="m", max_tokens=10, messages=messages, system="Other."
+        ):
+            pass  # pragma: no cover
+    assert len(chat_server.requests) == 1
+
+
+async def test_a_client_without_base_url_is_a_clear_error_before_any_request(
+    http_library: str,
+) -> None:
+    from .helpers import new_client
+
+    async with new_client(http_library) as http:
+        with pytest.raises(ValueError, match="no base_url"):
+            async with OPENERS["chat"](http, model="m", **request("chat")):
+                pass  # pragma: no cover
+
+
+async def test_a_refused_connection_says_which_host_and_port(http_library: str) -> None:
+    from .helpers import new_client
+
+    async with new_client(http_library, base_url="http://127.0.0.1:9/v1") as http:
+        with pytest.raises(StreamError, match=r"could not connect to the server at 127\.0\.0\.1:9"):
+            async with OPENERS["chat"](http, model="m", max_retries=0, **request("chat")):
+                pass  # pragma: no cover
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"choices": ["a"]}, "choices must be Reply objects"),
+        ({"tool_calls": [{"name": "f"}]}, "tool_calls must be ScriptedToolCall objects"),
+        ({"text": 42}, "text must be a string"),
+    ],
+)
+def test_a_scripted_reply_is_checked_when_made(fields: dict[str, Any], says: str) -> None:
+    with pytest.raises(TypeError, match=says):
+        Reply(**fields)

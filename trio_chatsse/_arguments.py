@@ -28,6 +28,7 @@ __all__ = [
     "RESPONSES_TOOLS",
     "ToolShape",
     "message_list",
+    "split_system",
     "tool_choice_for",
     "tools_for",
 ]
@@ -105,6 +106,39 @@ def message_list(messages: object, name: str = "messages") -> list[object]:
                 f"not {type(message).__name__}: {message!r:.80}"
             )
     return list(messages)
+
+
+def split_system(
+    messages: list[object], system: str | Sequence[Mapping[str, object]] | None
+) -> tuple[list[object], str | Sequence[Mapping[str, object]] | None]:
+    """The Messages API's ``(messages, system)`` from a conversation that may hold ``system``
+    messages: they go to ``system`` (the API answers 400 to a ``system`` role).
+
+    Raises:
+        TypeError: ``system=`` is given too, or a system message's content is neither text
+            nor a list of text blocks.
+    """
+    prompts = [m for m in messages if isinstance(m, Mapping) and m.get("role") == "system"]
+    if not prompts:
+        return messages, system
+    if system is not None:
+        raise TypeError(
+            "the Messages API takes the system prompt once: pass system= or a system "
+            "message, not both"
+        )
+    blocks: list[Mapping[str, object]] = []
+    for prompt in prompts:
+        content = prompt.get("content")
+        if isinstance(content, str):
+            blocks.append({"type": "text", "text": content})
+        elif isinstance(content, list) and all(isinstance(b, Mapping) for b in content):
+            blocks.extend(content)
+        else:
+            raise TypeError(f"a system message's content must be text, not {content!r:.60}")
+    rest = [m for m in messages if not (isinstance(m, Mapping) and m.get("role") == "system")]
+    texts = [b.get("text") for b in blocks]
+    plain = all(set(b) == {"type", "text"} for b in blocks)
+    return rest, "\n\n".join(str(text) for text in texts) if plain else blocks
 
 
 def tools_for(api: ToolShape, tools: object) -> list[dict[str, object]]:

@@ -16,7 +16,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from ._apis import ParserOptions, WireAPISpec, wire_api
-from ._arguments import message_list
+from ._arguments import message_list, split_system
 from ._chat_stream import ChatStream
 from ._keywords import check_keywords
 from ._limiter import Limiter
@@ -341,7 +341,8 @@ async def open_messages_stream(
         client: An ``httpx.AsyncClient`` or an ``httpx2.AsyncClient``, as for
             :func:`~trio_chatsse.open_chat_stream`.
         model: The model name.
-        messages: The conversation, as Messages API message objects.
+        messages: The conversation, as Messages API message objects. A ``system`` message
+            (the Chat Completions habit) is sent as ``system``, which the API wants instead.
         max_tokens: The most tokens the model may write (the API requires it); a response
             cut there ends normally with ``finish_reason: "length"``.
         system: The system prompt: a string or a list of text blocks (with ``cache_control``).
@@ -382,9 +383,10 @@ async def open_messages_stream(
         TypeError: ``client`` is not a client of either library, or ``messages`` is not a
             list of message objects.
     """
+    conversation, system = split_system(message_list(messages), system)
     body: dict[str, object] = {
         "model": model,
-        "messages": message_list(messages),
+        "messages": conversation,
         "max_tokens": max_tokens,
         "stream": True,
     }

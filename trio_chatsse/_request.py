@@ -123,6 +123,11 @@ class Request:
         resume_from: ResponseCursor | None = None,
     ) -> None:
         library = self._library = library_of(client)
+        if not client.base_url.scheme:
+            raise ValueError(
+                "the client has no base_url: make it with one, as in "
+                'httpx.AsyncClient(base_url="https://api.openai.com/v1")'
+            )
         self._client, self._api, self._options = client, api, options
         self._content = None if body is None else json.dumps(body).encode()
         # idle_timeout governs reads of the body; the client's read timeout would race it.
@@ -323,7 +328,12 @@ class Request:
             # ("Server disconnected without sending a response"), as openai-python does.
             what = "connect to" if isinstance(exc, library.connect_error) else "reach"
             purpose = " to resume" if method == "GET" else ""
-            failure = StreamError(f"could not {what} the server{purpose}: {exc!r:.300}")
+            target = request.url
+            where = f"{target.host}:{target.port or (443 if target.scheme == 'https' else 80)}"
+            failure = StreamError(
+                f"could not {what} the server at {where}{purpose}: {type(exc).__name__}"
+                f"{f' ({exc})' if str(exc) else ''}"[:400]
+            )
             failure.__cause__ = exc
             return _Refusal(failure)
         if waiting.cancelled_caught:  # no headers in time

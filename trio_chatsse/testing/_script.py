@@ -110,6 +110,24 @@ class Script:
     model: str = "trio-chatsse-test"
     """The model name in the chunks."""
 
+    def __post_init__(self) -> None:
+        # A mistake here would otherwise crash the server's task, far from the test's line.
+        for choice in self.choices:
+            if not isinstance(choice, Script):
+                raise TypeError(
+                    f"choices must be Reply objects (the answers of choices 1, 2, ...), not "
+                    f"{type(choice).__name__} {choice!r:.40}: Reply(choices=[Reply(text=...)])"
+                )
+        for call in self.tool_calls:
+            if not isinstance(call, ScriptedToolCall):
+                raise TypeError(
+                    f"tool_calls must be ScriptedToolCall objects, not {type(call).__name__} "
+                    f'{call!r:.40}: ScriptedToolCall("get_weather", \'{{"city": "Paris"}}\')'
+                )
+        for name in ("text", "reasoning", "refusal"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a string, not {getattr(self, name)!r:.40}")
+
     def signature(self) -> str:
         """The ``signature`` of the streamed ``reasoning_details`` (OpenRouter's form)."""
         return f"sig-{zlib.crc32(self.reasoning.encode()):08x}"

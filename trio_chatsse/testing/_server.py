@@ -94,7 +94,14 @@ class ChatServer:
             await self._connection_closed.wait()
 
     def push(self, *replies: ReplySource) -> None:
-        """Queue replies for the next requests."""
+        """Queue replies for the next requests.
+
+        Each request takes the next reply, a retry included: a reply whose fault the client
+        retries (a stall before the first content, an error status, a cut before any
+        content) is used up by the failed attempt, and the retry gets the reply after it.
+        Push a good reply after a faulty one to watch a retry succeed, or pass
+        ``max_retries=0`` to see the fault itself.
+        """
         self._replies.extend(replies)
 
     def _next_reply(self, request: Mapping[str, object]) -> Reply:
