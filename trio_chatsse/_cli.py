@@ -66,9 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trio-chatsse",
         description=(
-            "Stream OpenAI-compatible Chat Completions and Responses API answers as typed "
-            "events. Exit codes: 0 ok, 1 stream or provider error, 2 usage error, "
-            "130 interrupted."
+            "Stream OpenAI-compatible Chat Completions, Responses API and Anthropic Messages "
+            "API answers as typed events. Exit codes: 0 ok, 1 stream or provider error (or a "
+            "failed batch line), 2 usage error, 130 interrupted."
         ),
         parents=[common],
     )
@@ -123,10 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat = commands.add_parser(
         "chat",
         parents=[common, endpoint],
-        help="stream from any OpenAI-compatible endpoint",
+        help="stream from any OpenAI-compatible or Anthropic endpoint",
         description=(
-            "Send one prompt to an OpenAI-compatible server and stream the answer: text to "
-            "standard output as it arrives, reasoning and usage to standard error."
+            "Send one prompt to a Chat Completions, Responses API or Messages API server and "
+            "stream the answer: text to standard output as it arrives, reasoning and usage to "
+            "standard error. With --tool, run the tool loop with your functions."
         ),
     )
     chat.add_argument("prompt", nargs="?", help="the prompt (default: read stdin)")
@@ -157,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-retries",
         type=_count(0),
         default=2,
-        help="retries before the first byte (default 2)",
+        help="retries before the first content (default 2)",
     )
     chat.add_argument(
         "--reasoning",

@@ -203,7 +203,7 @@ async def open_responses_stream(
     """Stream one Responses API response as the same typed events.
 
     The Responses API counterpart of :func:`~trio_chatsse.open_chat_stream`, with the same
-    reader task, bounded channel, idle timeout, retries before the first byte, typed errors
+    reader task, bounded channel, idle timeout, retries before the first content, typed errors
     and cleanup on every exit: switching APIs is one line. POSTs ``responses`` (relative to
     the client's ``base_url``) with ``stream: true``; usage comes in ``response.completed``,
     so no ``stream_options`` is sent.
@@ -322,7 +322,7 @@ async def open_messages_stream(
     """Stream one Anthropic Messages API response as the same typed events.
 
     The Messages API counterpart of :func:`~trio_chatsse.open_chat_stream`, with the same
-    reader task, bounded channel, timeouts, retries before the first byte, typed errors and
+    reader task, bounded channel, timeouts, retries before the first content, typed errors and
     cleanup on every exit. POSTs ``messages`` (relative to the client's ``base_url``, so
     ``https://api.anthropic.com/v1``) with ``stream: true``, and sends ``anthropic-version:
     2023-06-01`` unless the client or ``headers`` set one. Authentication (``x-api-key``)

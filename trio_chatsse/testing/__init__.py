@@ -1,8 +1,9 @@
-"""An embedded OpenAI-compatible server for tests, demos and benchmarks.
+"""An embedded server of the three wire APIs for tests, demos and benchmarks.
 
 :func:`open_chat_server` starts a real HTTP/1.1 server on ``127.0.0.1`` (port 0: the system
-picks a free one) inside your trio nursery. It serves ``POST /v1/chat/completions`` and
-``POST /v1/responses`` (each streamed and not) and ``GET /v1/models``, and replays scripted
+picks a free one) inside your trio nursery. It serves ``POST /v1/chat/completions``,
+``POST /v1/responses`` and ``POST /v1/messages`` (each streamed and not), a background
+response's ``GET /v1/responses/{id}`` and ``GET /v1/models``, and replays scripted
 :class:`Reply` objects in the form of the API asked, each of which may inject a fault: a
 stall, a byte-at-a-time drip, a disconnect mid-event, an in-stream error, an HTTP error status
 with ``Retry-After``, garbage, a missing ``[DONE]``, keep-alive comments, a refusal of a
