@@ -191,3 +191,26 @@ async def test_a_refused_connection_says_which_host_and_port(http_library: str) 
 def test_a_scripted_reply_is_checked_when_made(fields: dict[str, Any], says: str) -> None:
     with pytest.raises(TypeError, match=says):
         Reply(**fields)
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_after_an_error_mid_answer_the_text_given_stays_readable(
+    api: str, chat_server: ChatServer, http: HTTPClient
+) -> None:
+    from trio_chatsse import Message, OutputTextDelta
+
+    error = {"message": "the model crashed", "type": "invalid_request_error"}
+    chat_server.push(Reply(text="Hello there, this is half", error=error, error_after=6))
+    given: list[str] = []
+    with pytest.raises(ProviderError):
+        async with OPENERS[api](http, model="m", max_retries=0, **request(api)) as stream:
+            async for event in stream:
+                if isinstance(event, OutputTextDelta):
+                    given.append(event.delta)
+    assert given  # some text came before the error
+    assert stream.text == "".join(given)
+    last = stream.output[-1]
+    assert isinstance(last, Message)
+    assert last.content[0].text == "".join(given)  # type: ignore[union-attr]  # an OutputText
+    with pytest.raises(RuntimeError, match="whole answer"):
+        stream.assistant_message()  # a partial turn is never passed off as the model's

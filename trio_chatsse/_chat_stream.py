@@ -17,7 +17,9 @@ from ._models import (
     Completed,
     Event,
     FunctionCall,
+    Message,
     OutputItemDone,
+    OutputText,
     OutputTextDelta,
     TokenUsage,
     text_of,
@@ -237,22 +239,31 @@ class ChatStream(Generic[OutputT]):
     @property
     def output(self) -> list[Item]:
         """The done items received so far, in order (a copy); every choice's, with ``n`` > 1
-        (:meth:`output_of` gives one choice's)."""
-        return list(self._output)
+        (:meth:`output_of` gives one choice's). After an error, the message that was being
+        written comes last, with the text you were given of it."""
+        return [*self._output, *self._unfinished()]
+
+    def _unfinished(self) -> list[Item]:
+        """The message in progress when the stream failed, as far as it was given."""
+        if self._state.error is None:
+            return []
+        text = self._state.parser.partial_text
+        return [Message(content=[OutputText(text=text)])] if text else []
 
     def output_of(self, choice: int) -> list[Item]:
         """The done items of one choice of a Chat Completions stream with ``n`` > 1, in
         order; on a stream of one answer, choice 0 is all of :attr:`output`."""
-        return [
+        done = [
             item
             for item, of in zip(self._output, self._choice_of, strict=True)
             if (of or 0) == choice
         ]
+        return done + self._unfinished() if choice == 0 else done
 
     @property
     def text(self) -> str:
         """The assistant's text from the done messages received so far (choice 0's, with
-        ``n`` > 1)."""
+        ``n`` > 1); after an error, with the text you were given of the message in progress."""
         return text_of(self.output_of(0))
 
     @property

@@ -443,6 +443,11 @@ class ChatChunkParser(ParserCore):
         self._finish_reason = "tool_calls" if calls else reason
         self.state = ParserState.FINISHED
 
+    @property
+    def partial_text(self) -> str:
+        """The text of the message being written (choice 0's), before its done item."""
+        return "".join(self._text or ())
+
     def _reasoning_item(self) -> Reasoning:
         text = "".join(self._reasoning or ())
         return Reasoning(

@@ -307,6 +307,12 @@ class MessagesEventParser(ParserCore):
         index, self._items = self._items, self._items + 1
         return index
 
+    @property
+    def partial_text(self) -> str:
+        """The text of the text blocks still open, before their done items."""
+        blocks = (self._blocks[index].text for index in sorted(self._blocks))
+        return "".join("".join(text[1]) for text in blocks if text is not None)
+
     def _close(self, state: _Block) -> None:
         out = self._out
         if state.reasoning is not None:

@@ -62,6 +62,12 @@ class EventParser(Protocol):
         read, so that a consumer behind the reader can tell where *it* stands; else ``None``."""
         ...
 
+    @property
+    def partial_text(self) -> str:
+        """The text of a message being written and not yet done (its deltas went out): what
+        a stream that fails now keeps of it. ``""`` when none is."""
+        ...
+
     def feed(self, data: str, event: str = "message") -> list[Event]:
         """Take the ``data`` and ``event`` type of one SSE event; return the events it made.
 
@@ -96,6 +102,11 @@ class ParserCore:
     def checkpoints(self) -> Sequence[tuple[int, int | None]] | None:
         """``None``: a stream of this API cannot be resumed (see :class:`EventParser`)."""
         return None
+
+    @property
+    def partial_text(self) -> str:
+        """``""``; a parser that keeps text in progress says it (see :class:`EventParser`)."""
+        return ""
 
     def feed(self, data: str, event: str = "message") -> list[Event]:
         """Take the ``data`` (and ``event`` type) of one SSE event; return the events it made.

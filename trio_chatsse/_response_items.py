@@ -7,6 +7,7 @@ from typing import Literal
 
 from ._models import (
     Event,
+    FunctionCall,
     OutputText,
     OutputTextDelta,
     ReasoningContentDelta,
@@ -79,6 +80,16 @@ class StreamedItem:
         #: Whether it began before a resumed stream's starting point (its earlier text went
         #: out before, so none is caught up from its done item).
         self.started_before = False
+
+    def text(self) -> str:
+        """The text parts' pieces so far, joined."""
+        parts = sorted(self.parts.items())
+        return "".join("".join(pieces) for (kind, _), pieces in parts if kind == "text")
+
+    def function_call(self, arguments: str) -> FunctionCall:
+        """The done call, with ``arguments``."""
+        call_id = self.call_id or self.item_id or ""
+        return FunctionCall(id=self.item_id, call_id=call_id, name=self.name, arguments=arguments)
 
 
 def parts_of(value: object) -> list[dict[str, object]]:

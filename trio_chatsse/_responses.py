@@ -167,6 +167,11 @@ class ResponsesEventParser(SequencedCore):
 
     # -- items --------------------------------------------------------------------------------
 
+    @property
+    def partial_text(self) -> str:
+        """The text of the messages still open, before their done items."""
+        return "".join(item.text() for item in self._open if item.kind == "message")
+
     def _on_item_added(self, payload: dict[str, object]) -> None:
         fields = payload.get("item")
         if type(fields) is not dict:
@@ -194,7 +199,7 @@ class ResponsesEventParser(SequencedCore):
         elif item.kind == "reasoning":
             self._add(item, Reasoning(id=item.item_id))
         elif item.kind == "function_call" and self.stream_tool_arguments and item.name:
-            self._add(item, self._call(item, arguments=""))
+            self._add(item, item.function_call(""))
         return item
 
     def _add(self, item: StreamedItem, model: Message | Reasoning | FunctionCall) -> None:
@@ -315,7 +320,7 @@ class ResponsesEventParser(SequencedCore):
             return
         if self.stream_tool_arguments:
             if not item.added:
-                self._add(item, self._call(item, arguments=""))
+                self._add(item, item.function_call(""))
             if not item.deltas_sent and arguments:
                 self._out.append(self._arguments_delta(item, arguments))
             self._out.append(
@@ -329,17 +334,9 @@ class ResponsesEventParser(SequencedCore):
             )
         if item.item_id is None:
             item.item_id = nonempty_str(fields.get("id"))
-        call = self._call(item, arguments=arguments)
+        call = item.function_call(arguments)
         self._out.append(OutputItemDone(item=call, output_index=item.index))
         self._calls_out += 1
-
-    def _call(self, item: StreamedItem, *, arguments: str) -> FunctionCall:
-        return FunctionCall(
-            id=item.item_id,
-            call_id=item.call_id or item.item_id or "",
-            name=item.name,
-            arguments=arguments,
-        )
 
     def _catch_up(self, item: StreamedItem, part: tuple[str, int], text: str) -> None:
         """Text a done item holds that no delta carried comes out as one delta first."""
