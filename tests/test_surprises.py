@@ -214,3 +214,19 @@ async def test_after_an_error_mid_answer_the_text_given_stays_readable(
     assert last.content[0].text == "".join(given)  # type: ignore[union-attr]  # an OutputText
     with pytest.raises(RuntimeError, match="whole answer"):
         stream.assistant_message()  # a partial turn is never passed off as the model's
+
+
+def test_a_tokens_logprob_is_always_a_float() -> None:
+    import math
+
+    from trio_chatsse._wire import token_logprobs
+    from trio_chatsse.parts import TokenLogprob
+
+    read = token_logprobs([{"token": "a", "logprob": -0.5}, {"token": "b", "logprob": None}])
+    assert read is not None
+    assert read[0].logprob == -0.5
+    assert isinstance(read[1].logprob, float)
+    assert math.isnan(read[1].logprob)
+    # A logged line reads back (NaN is written as null).
+    line = read[1].model_dump_json()
+    assert math.isnan(TokenLogprob.model_validate_json(line).logprob)

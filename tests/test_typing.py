@@ -64,3 +64,43 @@ def test_an_unannotated_list_is_the_trap_the_alias_avoids(tmp_path: Path) -> Non
     out, status = check(tmp_path, wrong=WRONG)
     assert status == 1
     assert "append" in out
+
+
+CLIENTS = """
+import httpx
+import trio_chatsse
+
+
+async def main(sync: httpx.Client, good: httpx.AsyncClient) -> None:
+    async with trio_chatsse.open_chat_stream(good, model="m", messages=[]):
+        pass
+    async with trio_chatsse.open_chat_stream("http://x", model="m", messages=[]):
+        pass
+    async with trio_chatsse.open_chat_stream(sync, model="m", messages=[]):
+        pass
+"""
+
+
+@pytest.mark.parametrize("httpx2_installed", [True, False])
+def test_a_str_or_a_sync_client_fails_type_checking(tmp_path: Path, httpx2_installed: bool) -> None:
+    """Also where httpx2 is not installed (its classes are then ``Any`` to mypy: simulated by
+    not following its imports), which a union of the two classes would let through."""
+    if not httpx2_installed:
+        (tmp_path / "mypy.ini").write_text("[mypy]\n\n[mypy-httpx2.*]\nfollow_imports = skip\n")
+    (tmp_path / "clients.py").write_text(CLIENTS)
+    config = ["--config-file", str(tmp_path / "mypy.ini")] if not httpx2_installed else []
+    out, err, status = mypy_api.run(
+        [
+            "--strict",
+            "--no-incremental",
+            "--cache-dir",
+            str(tmp_path / ".mypy_cache"),
+            *config,
+            str(tmp_path / "clients.py"),
+        ]
+    )
+    assert status == 1, out + err
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert len(errors) == 2, out
+    assert 'Argument 1 to "open_chat_stream" has incompatible type "str"' in out
+    assert '"Client"' in out

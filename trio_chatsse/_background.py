@@ -20,15 +20,13 @@ from ._stream import require_trio, run_stream
 from ._telemetry import StreamTelemetry
 
 if TYPE_CHECKING:
-    import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
-    import httpx2
-
+    from ._clients import AsyncClient
 __all__ = ["resume_responses_stream"]
 
 
 @asynccontextmanager
 async def resume_responses_stream(
-    client: httpx.AsyncClient | httpx2.AsyncClient,
+    client: AsyncClient,
     response_id: str,
     *,
     starting_after: int | None = None,

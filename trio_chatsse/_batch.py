@@ -22,9 +22,7 @@ from ._nursery import open_background_nursery
 from ._open import open_body_stream
 
 if TYPE_CHECKING:
-    import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
-    import httpx2
-
+    from ._clients import AsyncClient
     from ._limiter import Limiter
 
 __all__ = ["open_batch"]
@@ -32,7 +30,7 @@ __all__ = ["open_batch"]
 
 @asynccontextmanager
 async def open_batch(
-    client: httpx.AsyncClient | httpx2.AsyncClient,
+    client: AsyncClient,
     requests: Iterable[object] | AsyncIterable[object],
     *,
     concurrency: int = 16,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator
 from types import ModuleType
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 if TYPE_CHECKING:
     import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
@@ -26,7 +26,27 @@ if TYPE_CHECKING:
     HTTPResponse: TypeAlias = httpx.Response | httpx2.Response
     HTTPTimeout: TypeAlias = httpx.Timeout | httpx2.Timeout
 
-__all__ = ["ClientLibrary", "HTTPClient", "HTTPResponse", "library_of"]
+__all__ = ["AsyncClient", "ClientLibrary", "HTTPClient", "HTTPResponse", "library_of"]
+
+
+class AsyncClient(Protocol):
+    """The ``client`` the openers take: an ``httpx.AsyncClient`` or an ``httpx2.AsyncClient``
+    (a subclass too), told apart when called.
+
+    A structural type rather than the union of the two classes: where httpx2 is not installed,
+    its class is ``Any`` to a type checker, and the union would let a ``str`` or a sync
+    ``httpx.Client`` through ``mypy --strict``; neither has an awaitable ``send``.
+    """
+
+    @property
+    def base_url(self) -> Any: ...
+    @property
+    def headers(self) -> Any: ...
+    @property
+    def timeout(self) -> Any: ...
+    def build_request(self, *args: Any, **kwargs: Any) -> Any: ...
+    async def send(self, *args: Any, **kwargs: Any) -> Any: ...
+
 
 #: The libraries accepted, by module name.
 LIBRARY_NAMES = ("httpx", "httpx2")

@@ -29,9 +29,7 @@ from ._telemetry import StreamTelemetry
 from ._tool_calls import ToolCallsOnStop
 
 if TYPE_CHECKING:
-    import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
-    import httpx2
-
+    from ._clients import AsyncClient
 
 __all__ = [
     "open_chat_stream",
@@ -44,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def open_chat_stream(
-    client: httpx.AsyncClient | httpx2.AsyncClient,
+    client: AsyncClient,
     *,
     model: str,
     messages: Sequence[Mapping[str, object]],
@@ -177,7 +175,7 @@ async def open_chat_stream(
 
 @asynccontextmanager
 async def open_responses_stream(
-    client: httpx.AsyncClient | httpx2.AsyncClient,
+    client: AsyncClient,
     *,
     model: str,
     input: str | Sequence[Mapping[str, object]],
@@ -297,7 +295,7 @@ async def open_responses_stream(
 
 @asynccontextmanager
 async def open_messages_stream(
-    client: httpx.AsyncClient | httpx2.AsyncClient,
+    client: AsyncClient,
     *,
     model: str,
     messages: Sequence[Mapping[str, object]],

@@ -6,10 +6,11 @@ familiar JSON line. All of these names are re-exported from :mod:`trio_chatsse`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal, TypeVar, final
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, field_validator
 
 __all__ = [
     "text_of",
@@ -96,11 +97,18 @@ class TokenLogprob(_Model):
     model_config = ConfigDict(frozen=True, use_attribute_docstrings=True, extra="ignore")
 
     token: str = ""
-    logprob: float | None = None
-    """Its log probability (``None`` when the server sent none)."""
+    logprob: float = math.nan
+    """Its log probability (NaN in the rare stream that sent none: every server seen sends
+    one, and a float spares each reader a ``None`` check)."""
     bytes: list[int] | None = None
     """Its UTF-8 bytes (``None`` when the server sent none)."""
     top_logprobs: list[TopLogprob] = []
+
+    @field_validator("logprob", mode="before")
+    @classmethod
+    def _none_is_nan(cls, value: object) -> object:
+        return math.nan if value is None else value
+
     """The most likely tokens at its position, best first (empty unless asked for)."""
 
 

@@ -22,14 +22,14 @@ from ._stream import require_trio, run_stream
 from ._structured import OutputSpec, OutputT, output_spec
 
 if TYPE_CHECKING:
-    from ._clients import HTTPClient
+    from ._clients import AsyncClient
 
 __all__ = ["open_body_stream", "open_stream", "output_fields", "request_body"]
 
 
 @asynccontextmanager
 async def open_stream(
-    client: HTTPClient,
+    client: AsyncClient,
     api: WireAPISpec,
     body: dict[str, object],
     parser_options: ParserOptions,
@@ -63,7 +63,7 @@ async def open_stream(
 
 @asynccontextmanager
 async def open_body_stream(
-    client: HTTPClient,
+    client: AsyncClient,
     api_name: str,
     body: Mapping[str, object],
     *,

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
     from ._apis import ParserOptions, WireAPISpec
     from ._chat_stream import ChatStream
-    from ._clients import HTTPClient, HTTPResponse
+    from ._clients import AsyncClient, HTTPClient, HTTPResponse
     from ._limiter import Permit
     from ._options import StreamOptions
     from ._parsers import EventParser
@@ -113,7 +113,7 @@ class Request:
 
     def __init__(
         self,
-        client: HTTPClient,
+        client: AsyncClient,
         api: WireAPISpec,
         body: dict[str, object] | None,
         parser_options: ParserOptions,
@@ -128,7 +128,8 @@ class Request:
                 "the client has no base_url: make it with one, as in "
                 'httpx.AsyncClient(base_url="https://api.openai.com/v1")'
             )
-        self._client, self._api, self._options = client, api, options
+        self._client: HTTPClient = client  # type: ignore[assignment]  # library_of checked it
+        self._api, self._options = api, options
         self._content = None if body is None else json.dumps(body).encode()
         # idle_timeout governs reads of the body; the client's read timeout would race it.
         self._timeout = library.timeout_without_read(client.timeout)

@@ -41,10 +41,8 @@ from ._tool_turns import AnsweredCall
 from ._tools import Tool, ToolOutcome, tools_by_name
 
 if TYPE_CHECKING:
-    import httpx  # noqa: ASYNC127  # for the type of a client passed in, never imported
-    import httpx2
-
     from ._apis import WireAPISpec
+    from ._clients import AsyncClient
 
 __all__ = ["LoopEvent", "ToolApprovalRequest", "ToolLoop", "ToolResult", "open_tool_loop"]
 
@@ -335,7 +333,7 @@ class _Driver:
 
 @asynccontextmanager
 async def open_tool_loop(
-    client: httpx.AsyncClient | httpx2.AsyncClient,
+    client: AsyncClient,
     *,
     api: WireAPI = "chat",
     model: str,

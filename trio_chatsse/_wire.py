@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Final
 
 from pydantic import ValidationError
@@ -194,7 +195,7 @@ def token_logprobs(value: object) -> list[TokenLogprob] | None:
             tokens.append(
                 TokenLogprob(
                     token=token if type(token) is str else "",
-                    logprob=logprob if type(logprob) in (int, float) else None,
+                    logprob=logprob if type(logprob) in (int, float) else math.nan,
                 )
             )
     return tokens or None

@@ -26,11 +26,11 @@ async def main() -> None:
                 async for event in stream:
                     if isinstance(event, OutputTextDelta) and event.logprobs:
                         for token in event.logprobs:
-                            p = math.exp(token.logprob or -math.inf)
+                            p = math.exp(token.logprob)
                             print(f"{token.token!r}: p={p:.2f}")
     message = next(item for item in stream.output if isinstance(item, Message))
     part = message.content[0]  # the done text part holds every token, in order
-    joint = math.exp(sum(t.logprob or 0.0 for t in part.logprobs))
+    joint = math.exp(sum(t.logprob for t in part.logprobs))
     print(f"{stream.text!r} with p={joint:.2f} ({len(part.logprobs)} tokens)")
 
 
