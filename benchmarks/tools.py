@@ -25,7 +25,7 @@ import trio
 
 from trio_chatsse import FunctionCall, open_tool_loop
 from trio_chatsse._apis import wire_api
-from trio_chatsse._http import OPENERS
+from trio_chatsse._openers import OPENERS
 from trio_chatsse._tool_turns import AnsweredCall
 from trio_chatsse.sansio import WireAPI
 from trio_chatsse.testing import Reply, ScriptedToolCall, open_chat_server

@@ -19,11 +19,14 @@ from trio_chatsse import (
     open_chat_stream,
     open_event_stream,
     open_messages_stream,
+    open_ollama_stream,
     open_responses_stream,
 )
 from trio_chatsse.sansio import (
     ChatChunkParser,
     MessagesEventParser,
+    NDJSONDecoder,
+    OllamaChatParser,
     ParserState,
     ResponsesEventParser,
     ServerSentEvent,
@@ -62,10 +65,13 @@ def parse_chunks(chunks: Iterable[bytes], **parser_options: object) -> Result:
     ``api="responses"`` among the options reads a Responses API stream instead of Chat
     Completions chunks.
     """
-    decoder = SSEDecoder()
-    parser: ChatChunkParser | ResponsesEventParser | MessagesEventParser
+    decoder: SSEDecoder | NDJSONDecoder = SSEDecoder()
+    parser: ChatChunkParser | ResponsesEventParser | MessagesEventParser | OllamaChatParser
     api = parser_options.pop("api", "chat")
-    if api == "responses":
+    if api == "ollama":
+        decoder = NDJSONDecoder()
+        parser = OllamaChatParser(**parser_options)  # type: ignore[arg-type]  # test options
+    elif api == "responses":
         parser = ResponsesEventParser(**parser_options)  # type: ignore[arg-type]  # test options
     elif api == "messages":
         parser = MessagesEventParser(**parser_options)  # type: ignore[arg-type]  # test options
@@ -81,8 +87,11 @@ def parse_chunks(chunks: Iterable[bytes], **parser_options: object) -> Result:
             return events, decoder.error
         if parser.state in done:
             return events, parser.error
-    decoder.end()
-    events += parser.end()
+    for frame in decoder.end():  # NDJSON's last line without its LF
+        if isinstance(frame, ServerSentEvent):
+            events += parser.feed(frame.data, frame.event)
+    if parser.state not in done:
+        events += parser.end()
     return events, parser.error
 
 
@@ -215,4 +224,6 @@ def open_stream(
         return open_messages_stream(http, model="m", messages=messages, max_tokens=99, **options)  # type: ignore[arg-type]  # test options
     if api == "responses":
         return open_responses_stream(http, model="m", input="hi", **options)  # type: ignore[arg-type]  # test options
+    if api == "ollama":
+        return open_ollama_stream(http, model="m", messages=messages, **options)  # type: ignore[arg-type]  # test options
     return open_chat_stream(http, model="m", messages=messages, **options)  # type: ignore[arg-type]  # test options

@@ -34,6 +34,9 @@ PURE = {
     "testing._responses",
     "testing._state",
     "testing._tool_results",
+    "testing._ollama",
+    "_ndjson",
+    "_ollama",
     "_tool_turns",
 }
 
@@ -101,7 +104,9 @@ def test_no_module_is_long() -> None:
 
 
 def test_the_registry_holds_every_wire_api() -> None:
-    assert set(WIRE_APIS) == set(get_args(WireAPI))
+    from trio_chatsse._openers import OPENERS
+
+    assert set(WIRE_APIS) == set(get_args(WireAPI)) == set(OPENERS)
     for name, spec in WIRE_APIS.items():
         assert spec.name == name
         assert wire_api(name) is spec

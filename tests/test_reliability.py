@@ -11,7 +11,6 @@ import dataclasses
 import json
 import random
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 import pytest
@@ -22,7 +21,6 @@ from hypothesis import strategies as st
 
 from trio_chatsse import (
     ChatSSEError,
-    ChatStream,
     Completed,
     ContextWindowExceeded,
     Event,
@@ -37,8 +35,6 @@ from trio_chatsse import (
     StreamError,
     open_chat_stream,
     open_event_stream,
-    open_messages_stream,
-    open_responses_stream,
 )
 from trio_chatsse._stream import CHANNEL_SIZE
 from trio_chatsse.sansio import EventTooLargeError
@@ -52,6 +48,7 @@ from .helpers import (
     cut,
     library_module,
     new_client,
+    open_stream,
     orphaned_connections,
     parse_every_way,
     stream_pieces,
@@ -66,23 +63,13 @@ E = TypeVar("E", bound=BaseException)
 #: Events before the first text fragment: the role chunk (chat); created, in_progress, the
 #: message added and its content part added (Responses API); message_start, ping and the text
 #: block's start (Messages API).
-PREAMBLE = {"chat": 1, "responses": 4, "messages": 3}
+PREAMBLE = {"chat": 1, "responses": 4, "messages": 3, "ollama": 0}
 #: Events between a message's last text fragment and its tool call's first argument fragment,
 #: beyond the chat form's: the message's done events and the call's added event (Responses
 #: API); the text block's stop, the tool block's start and its empty first piece (Messages).
-BEFORE_ARGUMENTS = {"chat": 0, "responses": 4, "messages": 3}
-
-
-def open_stream(
-    http: HTTPClient, api: str = "chat", **options: object
-) -> AbstractAsyncContextManager[ChatStream]:
-    """``open_chat_stream``, ``open_responses_stream`` or ``open_messages_stream``, with the
-    same options."""
-    if api == "messages":
-        return open_messages_stream(http, model="m", messages=MESSAGES, max_tokens=100, **options)  # type: ignore[arg-type]  # test options
-    if api == "responses":
-        return open_responses_stream(http, model="m", input="hi", **options)  # type: ignore[arg-type]  # test options
-    return open_chat_stream(http, model="m", messages=MESSAGES, **options)  # type: ignore[arg-type]  # test options
+#: Ollama sends a call whole, in the line after the text's one line ("Hi"): -3 puts the cut in
+#: that line.
+BEFORE_ARGUMENTS = {"chat": 0, "responses": 4, "messages": 3, "ollama": -3}
 
 
 def script_body(reply: Reply, api: str) -> bytes:
@@ -91,6 +78,8 @@ def script_body(reply: Reply, api: str) -> bytes:
         return sse_body(reply.message_events(), done=False)
     if api == "responses":
         return sse_body(reply.response_events(), done=False)
+    if api == "ollama":
+        return b"".join(json.dumps(line).encode() + b"\n" for line in reply.ollama_lines())
     return sse_body(reply.chunks())
 
 

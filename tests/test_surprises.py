@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from trio_chatsse import ProviderError, StreamError
-from trio_chatsse._http import OPENERS
+from trio_chatsse._openers import OPENERS
 from trio_chatsse.testing import ChatServer, Reply
 
 from .helpers import HTTPClient

@@ -30,7 +30,7 @@ from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_
 from .conftest import TaskTracker
 from .helpers import HTTPClient, new_client
 
-APIS = ("chat", "responses", "messages")
+APIS = ("chat", "responses", "messages", "ollama")
 CITY = [{"role": "user", "content": "Weather in Paris, Oslo and Rome?"}]
 
 
@@ -156,6 +156,14 @@ def assert_results_sent(
         assert called == call_ids
         assert [o["call_id"] for o in outputs] == call_ids
         assert [o["output"] for o in outputs][: len(first_outputs)] == first_outputs
+    elif api == "ollama":
+        messages = request["messages"]
+        assistant = messages[-1 - len(call_ids)]
+        assert len(assistant["tool_calls"]) == len(call_ids)  # Ollama's calls have no ids
+        tools = messages[-len(call_ids) :]
+        assert [m["role"] for m in tools] == ["tool"] * len(call_ids)
+        assert all("tool_name" in m for m in tools)
+        assert [m["content"] for m in tools][: len(first_outputs)] == first_outputs
     else:
         messages = request["messages"]
         assistant, results = messages[-2], messages[-1]
@@ -178,7 +186,7 @@ def expected_last_turn(api: WireAPI, text: str) -> dict[str, object]:
         }
     if api == "messages":
         return {"role": "assistant", "content": [{"type": "text", "text": text}]}
-    return {"role": "assistant", "content": text}
+    return {"role": "assistant", "content": text}  # chat and ollama
 
 
 @pytest.mark.parametrize("api", APIS)
@@ -237,8 +245,8 @@ async def test_a_tools_failure_is_the_models_information(
         await trio.sleep(5)
         return "late"
 
-    # The Messages API streams tool input as JSON objects only: no call of broken JSON there.
-    broken = "{not json" if api != "messages" else '{"city": 5}'
+    # The Messages and Ollama APIs send arguments as JSON objects: no broken JSON there.
+    broken = "{not json" if api not in ("messages", "ollama") else '{"city": 5}'
     turn = Reply(
         tool_calls=[
             ScriptedToolCall("failing", '{"city": "Oslo"}', call_id="a"),
@@ -264,7 +272,8 @@ async def test_a_tools_failure_is_the_models_information(
     assert "RuntimeError: no station in Oslo" in (results["a"].error or "")
     assert "days" in (results["b"].error or "")
     assert "invalid arguments" in results["b"].output
-    assert ("not JSON" if api != "messages" else "city") in (results["c"].error or "")
+    expected = "not JSON" if api not in ("messages", "ollama") else "city"
+    assert expected in (results["c"].error or "")
     assert "unknown tool 'teleport'" in (results["d"].error or "")
     assert "failing, forecast, slow" in results["d"].output
     assert "timed out after 1 s" in (results["e"].error or "")
@@ -315,6 +324,8 @@ async def test_leaving_cancels_the_tools_and_answers_every_call(
     if api == "chat":
         assert [m["content"] for m in history[-3:]] == ["cancelled"] * 3
         assert [m["tool_call_id"] for m in history[-3:]] == ["call_0", "call_1", "call_2"]
+    elif api == "ollama":
+        assert [(m["role"], m["content"]) for m in history[-3:]] == [("tool", "cancelled")] * 3
     elif api == "responses":
         outputs = [i for i in history if i.get("type") == "function_call_output"]
         assert [(o["call_id"], o["output"]) for o in outputs] == [
@@ -378,9 +389,12 @@ async def test_max_turns_answers_then_asks_for_text(
         async for _ in loop:
             pass
     assert len(server.requests) == 3
-    assert ["tool_choice" in r for r in server.requests] == [False, False, True]
-    none = {"chat": "none", "responses": "none", "messages": {"type": "none"}}[api]
-    assert server.requests[2]["tool_choice"] == none
+    if api == "ollama":  # no tool_choice in its API: the last request has no tools
+        assert ["tools" in r for r in server.requests] == [True, True, False]
+    else:
+        assert ["tool_choice" in r for r in server.requests] == [False, False, True]
+        none = {"chat": "none", "responses": "none", "messages": {"type": "none"}}[api]
+        assert server.requests[2]["tool_choice"] == none
     assert loop.history[-1] == expected_last_turn(api, "Enough.")
 
 
@@ -586,6 +600,16 @@ UNANSWERED: dict[str, tuple[dict[str, Any], str]] = {
         },
         "`tool_use` ids were found without `tool_result` blocks immediately after: b",
     ),
+    "ollama": (
+        {
+            "messages": [
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "f"}}]},
+                {"role": "user", "content": "and?"},
+            ]
+        },
+        "tool calls without a tool message of their tool_name: f",
+    ),
 }
 
 
@@ -594,7 +618,7 @@ async def test_the_server_refuses_a_call_left_without_its_result(
     api: WireAPI, client: tuple[ChatServer, HTTPClient]
 ) -> None:
     from trio_chatsse import HTTPStatusError
-    from trio_chatsse._http import OPENERS
+    from trio_chatsse._openers import OPENERS
 
     _, http = client
     fields, message = UNANSWERED[api]

@@ -17,8 +17,8 @@ from ._public import publish
 from ._chat_stream import ChatStream
 from ._event_stream import open_event_stream
 from ._http import open_chat_stream, open_messages_stream, open_responses_stream
+from ._open_ollama import open_ollama_stream
 from ._limiter import Limiter
-from ._telemetry import StreamStats
 
 # Events
 from ._models import (
@@ -71,9 +71,9 @@ __all__ = [
     "open_chat_stream",
     "open_responses_stream",
     "open_messages_stream",
+    "open_ollama_stream",
     "open_event_stream",
     "ChatStream",
-    "StreamStats",
     "Limiter",
     # Events
     "OutputItemAdded",

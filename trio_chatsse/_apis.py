@@ -22,16 +22,21 @@ from ._conversions import (
     chat_request,
     check_chat_body,
     check_messages_body,
+    check_ollama_body,
     check_responses_body,
     messages_request,
+    ollama_request,
     responses_request,
 )
-from ._keywords import CHAT_FIELDS, MESSAGES_FIELDS, RESPONSES_FIELDS
+from ._keywords import CHAT_FIELDS, MESSAGES_FIELDS, OLLAMA_FIELDS, RESPONSES_FIELDS
 from ._messages import MessagesEventParser
 from ._models import Completed, Item
+from ._ndjson import NDJSONDecoder
+from ._ollama import OllamaChatParser
 from ._parsers import EventParser, ResponseCursor
-from ._response_bodies import chat_completion_body, message_body, response_body
+from ._response_bodies import chat_completion_body, message_body, ollama_body, response_body
 from ._responses import ResponsesEventParser
+from ._sse import Decoder, new_sse_decoder
 from ._tool_calls import ToolCallsOnStop
 from ._tool_turns import (
     AnsweredCall,
@@ -39,16 +44,23 @@ from ._tool_turns import (
     chat_turn,
     messages_tool_results,
     messages_turn,
+    ollama_tool_results,
+    ollama_turn,
     responses_tool_results,
     responses_turn,
 )
-from ._turns import ReasoningPolicy, assistant_message, messages_assistant_message
+from ._turns import (
+    ReasoningPolicy,
+    assistant_message,
+    messages_assistant_message,
+    ollama_assistant_message,
+)
 from ._whole import completion_as_sse, message_as_sse, response_as_sse
 
 __all__ = ["WIRE_APIS", "ParserOptions", "WireAPI", "WireAPISpec", "wire_api"]
 
 #: The wire APIs a stream can be read as.
-WireAPI = Literal["chat", "responses", "messages"]
+WireAPI = Literal["chat", "responses", "messages", "ollama"]
 
 
 @dataclass(frozen=True)
@@ -79,8 +91,9 @@ class WireAPISpec:
     path: str
     #: A new parser for one stream.
     new_parser: Callable[[ParserOptions], EventParser]
-    #: A whole answer (a server that ignored ``stream: true``) as the SSE body of the same answer.
-    whole_answer_as_sse: Callable[[bytes], bytes]
+    #: A whole answer (a server that ignored ``stream: true``) as the SSE body of the same
+    #: answer; ``None`` where a whole answer already is a stream of one frame (NDJSON).
+    whole_answer_as_sse: Callable[[bytes], bytes] | None
     #: Request fields that set a token limit, when not null.
     token_limit_fields: tuple[str, ...]
     #: The assistant message of a response in this API's form, for the next request:
@@ -112,6 +125,13 @@ class WireAPISpec:
     tool_results: Callable[[list[AnsweredCall]], list[dict[str, object]]]
     #: The fields of the API's documented request, for telling a typo from a field.
     request_fields: frozenset[str] = frozenset()
+    #: Whether requests take a ``tool_choice`` (a tool loop's last turn sends ``"none"``; an
+    #: API without one is sent no tools instead).
+    has_tool_choice: bool = True
+    #: How the streamed body is framed: a decoder with this ``max_event_size``.
+    new_decoder: Callable[[int], Decoder] = new_sse_decoder
+    #: The ``Content-Type`` of the streamed body (a body under another is looked at first).
+    stream_content_type: str = "text/event-stream"
     #: The OpenAI Batch API's ``url`` of a request of this API (``""``: none).
     batch_url: str = ""
     #: Headers sent unless the client or the caller sets them.
@@ -162,6 +182,23 @@ def _messages_turn(
 
 def _messages_parser(options: ParserOptions) -> EventParser:
     return MessagesEventParser(stream_tool_arguments=options.stream_tool_arguments)
+
+
+def _ollama_format(name: str, schema: dict[str, object], strict: bool) -> dict[str, object]:
+    # Ollama's structured output: the schema itself as "format".
+    return {"format": schema}
+
+
+def _ollama_parser(options: ParserOptions) -> EventParser:
+    return OllamaChatParser(stream_tool_arguments=options.stream_tool_arguments)
+
+
+def _ollama_decoder(max_event_size: int) -> Decoder:
+    return NDJSONDecoder(max_event_size=max_event_size)
+
+
+def _ollama_turn(items: list[Item], policy: ReasoningPolicy, name: str | None) -> dict[str, object]:
+    return ollama_assistant_message(items)
 
 
 def _responses_parser(options: ParserOptions) -> EventParser:
@@ -248,6 +285,31 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
             request_fields=MESSAGES_FIELDS,
             batch_url="/v1/messages",
             default_headers={"anthropic-version": "2023-06-01"},
+        ),
+        WireAPISpec(
+            name="ollama",
+            path="api/chat",
+            new_parser=_ollama_parser,
+            # Ollama's whole answer is its stream's last line: read as the stream it is.
+            whole_answer_as_sse=None,
+            # num_predict sits in "options"; a length finish is a normal end either way, as
+            # Ollama does not tell the context window's end from the limit's.
+            token_limit_fields=(),
+            assistant_message=_ollama_turn,
+            output_format=_ollama_format,
+            tools=CHAT_TOOLS,
+            stream_fields={"stream": True},
+            check_body=check_ollama_body,
+            non_streamed_body=ollama_body,
+            from_chat_request=ollama_request,
+            key_headers=_bearer,
+            conversation="messages",
+            turn_of=ollama_turn,
+            tool_results=ollama_tool_results,
+            request_fields=OLLAMA_FIELDS,
+            has_tool_choice=False,
+            new_decoder=_ollama_decoder,
+            stream_content_type="application/x-ndjson",
         ),
     )
 }

@@ -9,7 +9,7 @@ same answer (through the registry's whole-answer form, ``_whole.py``), an HTML p
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import trio
@@ -21,6 +21,7 @@ from ._stream import close_source
 from ._whole import NotAnAnswer
 
 if TYPE_CHECKING:
+    from ._apis import WireAPISpec
     from ._clients import ClientLibrary, HTTPResponse
     from ._timeouts import ResponseWait
 
@@ -31,7 +32,7 @@ async def body_source(
     response: HTTPResponse,
     library: ClientLibrary,
     wait: ResponseWait,
-    whole_answer_as_sse: Callable[[bytes], bytes],
+    api: WireAPISpec,
 ) -> AsyncIterator[bytes]:
     """The body to decode, checked against what its ``Content-Type`` claims.
 
@@ -43,7 +44,7 @@ async def body_source(
     """
     chunks = library.body_chunks(response)
     content_type = response.headers.get("content-type", "").lower()
-    if content_type.startswith("text/event-stream"):
+    if content_type.startswith(api.stream_content_type):
         return chunks
     first = b""
     with trio.move_on_after(wait.remaining()) as scope:
@@ -56,7 +57,9 @@ async def body_source(
     if scope.cancelled_caught:
         wait.expired()
     head = first.lstrip()[:1]
-    if head in (b"{", b"["):
+    if head == b"{" and api.whole_answer_as_sse is None:
+        return _prepend(first, chunks)  # JSON lines: the parser judges each
+    if head in (b"{", b"[") and api.whole_answer_as_sse is not None:
         try:
             rest = await read_bounded(chunks, DEFAULT_MAX_EVENT_SIZE)
         except library.transport_errors as exc:
@@ -65,7 +68,7 @@ async def body_source(
             ) from exc
         whole = first + rest
         try:
-            return _one_chunk(whole_answer_as_sse(whole))
+            return _one_chunk(api.whole_answer_as_sse(whole))
         except NotAnAnswer:
             pass
         error = StreamError(

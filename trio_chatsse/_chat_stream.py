@@ -87,7 +87,7 @@ class ChatStream(Generic[OutputT]):
 
     @property
     def stats(self) -> StreamStats:
-        """Counts about the stream; see :class:`~trio_chatsse.StreamStats`."""
+        """Counts about the stream; see :class:`~trio_chatsse.telemetry.StreamStats`."""
         return self._state.stats
 
     def __aiter__(self) -> ChatStream:

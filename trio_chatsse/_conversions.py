@@ -15,9 +15,11 @@ from ._arguments import MESSAGES_TOOLS, RESPONSES_TOOLS, message_list, tools_for
 __all__ = [
     "chat_request",
     "check_chat_body",
+    "check_ollama_body",
     "check_messages_body",
     "check_responses_body",
     "messages_request",
+    "ollama_request",
     "responses_request",
 ]
 
@@ -87,3 +89,27 @@ def check_messages_body(body: Mapping[str, object]) -> None:
     if type(body.get("max_tokens")) is not int:
         raise ValueError("a Messages API body needs max_tokens")
     message_list(body.get("messages", []))
+
+
+def ollama_request(
+    model: str, messages: list[dict[str, object]], extra: Mapping[str, object]
+) -> dict[str, object]:
+    """The request in Ollama's words: ``max_tokens`` as ``options.num_predict``, logprobs left
+    out (the native chat API has none), tools in the Chat Completions shape it shares."""
+    body: dict[str, object] = {"model": model, "messages": messages, **extra}
+    body.pop("logprobs", None)
+    body.pop("top_logprobs", None)
+    limit = body.pop("max_tokens", None)
+    if limit is not None:
+        options = body.get("options")
+        body["options"] = {
+            **(options if isinstance(options, Mapping) else {}),
+            "num_predict": limit,
+        }
+    return body
+
+
+def check_ollama_body(body: Mapping[str, object]) -> None:
+    """An Ollama body given as it is: ``messages``, when there, a list of messages."""
+    if "messages" in body:
+        message_list(body["messages"])

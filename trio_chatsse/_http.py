@@ -12,8 +12,8 @@ import functools
 import inspect
 import logging
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from ._apis import ParserOptions, WireAPISpec, wire_api
 from ._arguments import message_list, split_system
@@ -35,6 +35,7 @@ __all__ = [
     "open_chat_stream",
     "open_messages_stream",
     "open_responses_stream",
+    "check_opener_keywords",
 ]
 
 logger = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ async def open_chat_stream(
             ``httpx2.AsyncClient``.
     """
     api = wire_api("chat")
-    _check_keywords(open_chat_stream, api, params)
+    check_opener_keywords(open_chat_stream, api, params)
     output = output_fields(api, output_type, output_strict)
     body = request_body(
         api,
@@ -270,7 +271,7 @@ async def open_responses_stream(
         "input": input if isinstance(input, str) else message_list(input, "input"),
     }
     api = wire_api("responses")
-    _check_keywords(open_responses_stream, api, params)
+    check_opener_keywords(open_responses_stream, api, params)
     output = output_fields(api, output_type, output_strict)
     body = request_body(
         api,
@@ -393,7 +394,7 @@ async def open_messages_stream(
     if thinking is not None:
         body["thinking"] = dict(thinking)
     api = wire_api("messages")
-    _check_keywords(open_messages_stream, api, params)
+    check_opener_keywords(open_messages_stream, api, params)
     output = output_fields(api, output_type, output_strict)
     body = request_body(
         api,
@@ -413,7 +414,7 @@ async def open_messages_stream(
         yield stream
 
 
-def _check_keywords(
+def check_opener_keywords(
     opener: Callable[..., object], api: WireAPISpec, params: Mapping[str, object]
 ) -> None:
     """A typo of an option or of a documented field is a :class:`TypeError` (``_keywords``)."""
@@ -425,11 +426,3 @@ def _check_keywords(
 def _options_of(opener: Callable[..., object]) -> frozenset[str]:
     parameters = inspect.signature(opener).parameters
     return frozenset(name for name in parameters if name not in ("client", "params"))
-
-
-#: The public opener of each wire API, for what runs one stream per turn (the tool loop).
-OPENERS: Mapping[str, Callable[..., AbstractAsyncContextManager[ChatStream[Any]]]] = {
-    "chat": open_chat_stream,
-    "responses": open_responses_stream,
-    "messages": open_messages_stream,
-}

@@ -16,7 +16,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 
-__all__ = ["CHAT_FIELDS", "MESSAGES_FIELDS", "RESPONSES_FIELDS", "check_keywords"]
+__all__ = [
+    "CHAT_FIELDS",
+    "MESSAGES_FIELDS",
+    "OLLAMA_FIELDS",
+    "RESPONSES_FIELDS",
+    "check_keywords",
+]
 
 #: Ratio (difflib's) from which an unknown keyword is taken for a typo of a known one:
 #: ``temprature``/``temperature`` 0.95, ``max_retry``/``max_retries`` 0.8, while the fields of
@@ -116,6 +122,11 @@ MESSAGES_FIELDS = frozenset(
         "top_k",
         "top_p",
     ]
+)
+
+
+OLLAMA_FIELDS = frozenset(
+    ("model", "messages", "tools", "format", "options", "stream", "keep_alive", "think")
 )
 
 

@@ -134,9 +134,10 @@ class Request:
         # idle_timeout governs reads of the body; the client's read timeout would race it.
         self._timeout = library.timeout_without_read(client.timeout)
         defaults = {k: v for k, v in api.default_headers.items() if k not in client.headers}
-        self._headers = {"Accept": "text/event-stream", **defaults, **(options.headers or {})}
+        accept = {"Accept": api.stream_content_type}
+        self._headers = {**accept, **defaults, **(options.headers or {})}
         self._post_headers = {
-            "Accept": "text/event-stream",
+            **accept,
             "Content-Type": "application/json",
             **defaults,
             **(options.headers or {}),
@@ -349,7 +350,7 @@ class Request:
         return _Refusal(error, retry_after, response)
 
     async def _body_of(self, response: HTTPResponse) -> AsyncIterator[bytes]:
-        return await body_source(response, self._library, self._wait, self._api.whole_answer_as_sse)
+        return await body_source(response, self._library, self._wait, self._api)
 
     @property
     def _tries(self) -> int:

@@ -11,9 +11,9 @@ import time
 from collections.abc import Mapping
 
 from ._models import Completed, FunctionCall, Item, Message, OutputText, Reasoning, Refusal
-from ._turns import assistant_message, messages_assistant_message
+from ._turns import assistant_message, messages_assistant_message, ollama_assistant_message
 
-__all__ = ["chat_completion_body", "message_body", "response_body"]
+__all__ = ["chat_completion_body", "message_body", "ollama_body", "response_body"]
 
 #: Finish reasons back in the Messages API's words.
 _STOP_REASONS = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}
@@ -57,6 +57,22 @@ def response_body(model: str, output: list[Item], completed: Completed) -> dict[
             "total_tokens": usage.total_tokens,
         },
     }
+
+
+def ollama_body(model: str, output: list[Item], completed: Completed) -> dict[str, object]:
+    """An Ollama ``/api/chat`` answer (``stream: false``) of a whole streamed answer."""
+    usage = completed.token_usage
+    reason = completed.finish_reason or "stop"
+    body: dict[str, object] = {
+        "model": model,
+        "created_at": completed.response_id,
+        "message": ollama_assistant_message(output),
+        "done": True,
+        "done_reason": "stop" if reason == "tool_calls" else reason,
+    }
+    if usage is not None:
+        body.update(prompt_eval_count=usage.input_tokens, eval_count=usage.output_tokens)
+    return body
 
 
 def chat_completion_body(model: str, output: list[Item], completed: Completed) -> dict[str, object]:

@@ -15,11 +15,11 @@ ending one feed remembers to drop an LF starting the next.
 from __future__ import annotations
 
 import logging
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from ._errors import EventTooLargeError
 
-__all__ = ["Comment", "SSEDecoder", "ServerSentEvent"]
+__all__ = ["Comment", "Decoder", "SSEDecoder", "ServerSentEvent", "new_sse_decoder"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,23 @@ class ServerSentEvent(NamedTuple):
     """The last event id seen so far in the stream (the spec keeps it across events)."""
     retry: int | None = None
     """The ``retry:`` field of this event, in milliseconds, when it had a valid one."""
+
+
+class Decoder(Protocol):
+    """A framing of a body: bytes in, frames out (the SSE decoder, the NDJSON one)."""
+
+    #: The largest line or event accepted, in bytes.
+    max_event_size: int
+    #: Set when a line or event broke :attr:`max_event_size`; input is then ignored.
+    error: EventTooLargeError | None
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent | Comment]:
+        """Take the next chunk of the body; return the frames it completed."""
+        ...
+
+    def end(self) -> list[ServerSentEvent | Comment]:
+        """Signal end of input; return a last frame the framing still counts as whole."""
+        ...
 
 
 class Comment(NamedTuple):
@@ -217,3 +234,8 @@ class SSEDecoder:
             self._data_size = 0
         self._event = ""
         self._retry = None
+
+
+def new_sse_decoder(max_event_size: int) -> SSEDecoder:
+    """An :class:`SSEDecoder` with that bound (the registry's default framing)."""
+    return SSEDecoder(max_event_size=max_event_size)

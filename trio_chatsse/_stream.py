@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING
 
@@ -36,7 +36,7 @@ from ._models import Event, OutputItemAdded
 from ._nursery import open_background_nursery
 from ._parsers import EventParser, ParserState
 from ._recovery import Attempt, AttemptKind, Attempts
-from ._sse import Comment, SSEDecoder
+from ._sse import Comment, Decoder
 from ._stream_state import StreamState
 from ._structured import OutputSpec, OutputT
 from ._telemetry import ReadOutcome, StreamTelemetry
@@ -78,6 +78,7 @@ class _Reader:
         state: StreamState,
         attempts: Attempts,
         first: Attempt,
+        new_decoder: Callable[[int], Decoder],
         max_event_size: int,
         idle_timeout: float,
         telemetry: StreamTelemetry | None,
@@ -86,7 +87,8 @@ class _Reader:
         self._state = state
         self._attempts = attempts
         self._parser = first.parser
-        self._decoder = SSEDecoder(max_event_size=max_event_size)
+        self._new_decoder = new_decoder
+        self._decoder = new_decoder(max_event_size)
         self._idle_timeout = idle_timeout
         self._first_byte = first.first_byte
         self._telemetry = telemetry
@@ -156,7 +158,7 @@ class _Reader:
             self._parser = state.parser = attempt.parser
         if self._telemetry is not None:
             self._telemetry.on_read(ReadOutcome.RETRY, 0, trio.current_time() - before)
-        self._decoder = SSEDecoder(max_event_size=self._decoder.max_event_size)
+        self._decoder = self._new_decoder(self._decoder.max_event_size)
         self._first_byte = attempt.first_byte
         state.response = attempt.response
         return attempt
@@ -273,8 +275,15 @@ class _Reader:
             await _drain(chunks, min(self._idle_timeout, DRAIN_TIMEOUT))
             return
         if parser.state is ParserState.STREAMING or parser.state is ParserState.FINISHED:
-            self._decoder.end()
-            events = parser.end()
+            # A framing may hold a last frame (NDJSON's line without its LF; SSE drops it).
+            events = [
+                event
+                for frame in self._decoder.end()
+                if frame.__class__ is not Comment
+                for event in parser.feed(frame.data, frame.event)  # type: ignore[union-attr]  # not a Comment
+            ]
+            if parser.state is ParserState.STREAMING or parser.state is ParserState.FINISHED:
+                events += parser.end()
             if events and self._held is not None:
                 events = self._hold(events)
             for event in events:
@@ -390,7 +399,9 @@ async def run_stream(
     state = StreamState(first, attempts.stats)
     send, receive = trio.open_memory_channel[Event](CHANNEL_SIZE)
     stream = ChatStream(receive, state, api, output)
-    reader = _Reader(send, state, attempts, first, max_event_size, idle_timeout, telemetry)
+    reader = _Reader(
+        send, state, attempts, first, api.new_decoder, max_event_size, idle_timeout, telemetry
+    )
     with send, receive:
         async with open_background_nursery() as nursery:
             nursery.start_soon(reader.run, first.source)

@@ -33,9 +33,9 @@ from pydantic import BaseModel, ConfigDict
 from ._apis import WireAPI, wire_api
 from ._arguments import message_list
 from ._errors import StreamError
-from ._http import OPENERS
 from ._models import Completed, Event, FunctionCall, OutputItemDone
 from ._nursery import open_background_nursery
+from ._openers import OPENERS
 from ._stream import CHANNEL_SIZE, require_trio
 from ._tool_turns import AnsweredCall
 from ._tools import Tool, ToolOutcome, tools_by_name
@@ -246,7 +246,7 @@ class _Driver:
         while True:
             last = tool_turns >= self._max_turns
             request = {**self._request, api.conversation: list(self.history)}
-            if definitions:
+            if definitions and not (last and not api.has_tool_choice):
                 request["tools"] = definitions
                 if last:
                     request["tool_choice"] = "none"

@@ -4,6 +4,8 @@
   "content"}`` message per call, in the calls' order;
 - Responses API: the response's output items (``input_items``), then one
   ``{"type": "function_call_output", "call_id", "output"}`` item per call;
+- Ollama ``/api/chat``: the assistant message, then a ``tool`` message with its ``tool_name``
+  per call;
 - Anthropic Messages API: the assistant message, then *one* ``user`` message of
   ``tool_result`` blocks, one per ``tool_use`` id, ``is_error: true`` for errors (the API
   answers 400 to a ``tool_use`` without its ``tool_result`` in the very next message).
@@ -16,7 +18,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ._models import Item
-from ._turns import assistant_message, input_items, messages_assistant_message
+from ._turns import (
+    assistant_message,
+    input_items,
+    messages_assistant_message,
+    ollama_assistant_message,
+)
 
 __all__ = [
     "AnsweredCall",
@@ -24,6 +31,8 @@ __all__ = [
     "chat_turn",
     "messages_tool_results",
     "messages_turn",
+    "ollama_tool_results",
+    "ollama_turn",
     "responses_tool_results",
     "responses_turn",
 ]
@@ -81,3 +90,13 @@ def messages_tool_results(calls: list[AnsweredCall]) -> list[dict[str, object]]:
             block["is_error"] = True
         blocks.append(block)
     return [{"role": "user", "content": blocks}] if blocks else []
+
+
+def ollama_turn(items: list[Item]) -> list[dict[str, object]]:
+    """An Ollama turn: its assistant message (``thinking`` and ``tool_calls`` kept)."""
+    return [ollama_assistant_message(items)]
+
+
+def ollama_tool_results(calls: list[AnsweredCall]) -> list[dict[str, object]]:
+    """One ``tool`` message per call, with its ``tool_name`` (Ollama's form)."""
+    return [{"role": "tool", "content": call.output, "tool_name": call.name} for call in calls]

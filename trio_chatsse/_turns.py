@@ -20,6 +20,7 @@ What each Chat Completions provider needs back (docs/providers.rst has the sourc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Literal, TypeAlias
 
@@ -36,6 +37,7 @@ __all__ = [
     "assistant_message",
     "input_items",
     "messages_assistant_message",
+    "ollama_assistant_message",
     "parse_partial_json",
 ]
 
@@ -180,6 +182,33 @@ def messages_assistant_message(items: Iterable[Item]) -> MessageParam:
                 }
             )
     return {"role": "assistant", "content": blocks}
+
+
+def ollama_assistant_message(items: Iterable[Item]) -> MessageParam:
+    """The Ollama ``/api/chat`` assistant message of a response, to append to ``messages``:
+    ``content``, ``thinking`` (when the model thought) and ``tool_calls`` with their
+    ``arguments`` as objects (Ollama's form), then your ``role: tool`` messages with their
+    ``tool_name``."""
+    text: list[str] = []
+    thinking: list[str] = []
+    calls: list[dict[str, object]] = []
+    for item in items:
+        if isinstance(item, Message):
+            text += [part.text for part in item.content if isinstance(part, OutputText)]
+        elif isinstance(item, Reasoning):
+            thinking += [part.text for part in item.content]
+        else:
+            try:
+                arguments = json.loads(item.arguments or "{}")
+            except ValueError:
+                arguments = {}
+            calls.append({"function": {"name": item.name, "arguments": arguments}})
+    message: dict[str, object] = {"role": "assistant", "content": "".join(text)}
+    if thinking:
+        message["thinking"] = "".join(thinking)
+    if calls:
+        message["tool_calls"] = calls
+    return message
 
 
 def input_items(items: Iterable[Item], *, store: bool = False) -> list[InputItemParam]:

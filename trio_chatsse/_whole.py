@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["NotAnAnswer", "completion_as_sse", "message_as_sse", "response_as_sse"]
+__all__ = [
+    "NotAnAnswer",
+    "completion_as_sse",
+    "message_as_sse",
+    "response_as_sse",
+]
 
 
 class NotAnAnswer(ValueError):

@@ -13,6 +13,8 @@ from ._chunks import ChatChunkParser
 from ._errors import EventTooLargeError
 from ._messages import MessagesEventParser
 from ._models import EVENT_ADAPTER
+from ._ndjson import NDJSONDecoder
+from ._ollama import OllamaChatParser
 from ._parsers import EventParser, ParserState
 from ._public import publish
 from ._responses import ResponsesEventParser
@@ -27,6 +29,8 @@ __all__ = [
     "EventParser",
     "EventTooLargeError",
     "MessagesEventParser",
+    "NDJSONDecoder",
+    "OllamaChatParser",
     "ParserState",
     "ResponsesEventParser",
     "SSEDecoder",

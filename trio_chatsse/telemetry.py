@@ -1,11 +1,12 @@
-"""Per-read telemetry of a stream (``telemetry=`` on every opener); ``trio_chatsse.otel``
-builds OpenTelemetry spans and metrics on it."""
+"""What a stream measures: its counts (``stream.stats``), and the per-read hook
+(``telemetry=`` on every opener) that ``trio_chatsse.otel`` builds OpenTelemetry spans and
+metrics on."""
 
 from __future__ import annotations
 
 from ._public import publish
-from ._telemetry import ReadOutcome, StreamTelemetry
+from ._telemetry import ReadOutcome, StreamStats, StreamTelemetry
 
-__all__ = ["ReadOutcome", "StreamTelemetry"]
+__all__ = ["ReadOutcome", "StreamStats", "StreamTelemetry"]
 
 publish(globals())

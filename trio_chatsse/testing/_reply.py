@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import final
 
-from . import _chat, _messages, _responses
+from . import _chat, _messages, _ollama, _responses
 from ._script import Script
 
 __all__ = ["Reply"]
@@ -76,3 +76,13 @@ class Reply(Script):
     def message(self, message_id: str = "msg_test") -> dict[str, object]:
         """The non-streamed Messages API ``message`` object of the same answer."""
         return _messages.message_object(self, message_id)
+
+    def ollama_lines(self) -> list[dict[str, object]]:
+        """The lines of Ollama's native ``/api/chat`` form, as Ollama streams them: a line per
+        piece of thinking and of text, the tool calls whole in one line, then the last line with
+        ``done: true``, ``done_reason`` and the counts."""
+        return _ollama.chat_lines(self)
+
+    def ollama_answer(self) -> dict[str, object]:
+        """The non-streamed Ollama ``/api/chat`` answer of the same reply."""
+        return _ollama.chat_object(self)

@@ -204,6 +204,8 @@ class WireForm:
     #: The real servers' 400 for a history with a tool call left without its result; ``None``
     #: when every call is answered.
     unanswered_calls: Callable[[Mapping[str, object]], str | None] = lambda request: None
+    #: The ``Content-Type`` of the streamed body.
+    content_type: str = "text/event-stream"
 
 
 def tools_of(request: Mapping[str, object]) -> list[tuple[int, Mapping[str, object]]]:

@@ -18,7 +18,7 @@ import h11
 import trio
 
 from .._nursery import open_background_nursery
-from . import _chat, _messages, _responses
+from . import _chat, _messages, _ollama, _responses
 from ._background import BackgroundResponses
 from ._ratelimit import RateLimitWindow
 from ._reply import Reply
@@ -200,8 +200,11 @@ async def _send_background(
 
 #: The wire forms served, by route.
 _FORMS: dict[str, WireForm] = {
-    form.route: form for form in (_chat.FORM, _responses.FORM, _messages.FORM)
+    form.route: form for form in (_chat.FORM, _responses.FORM, _messages.FORM, _ollama.FORM)
 }
+# Ollama's route is at the root (http://localhost:11434/api/chat); a client made for the other
+# forms' base URL (.../v1) reaches it here too.
+_FORMS["/v1/api/chat"] = _ollama.FORM
 
 
 @dataclass
@@ -287,7 +290,10 @@ async def _play(
     events = form.stream_events(reply, response_id, request)
     if reply.crlf:
         events = [e.replace(b"\n", b"\r\n") for e in events]
-    await ex.start(200, reply.content_type, extra)
+    content_type = reply.content_type
+    if content_type == "text/event-stream":  # the default: the form's own streamed type
+        content_type = form.content_type
+    await ex.start(200, content_type, extra)
     if reply.write_size is not None:
         body = b"".join(events)
         for start in range(0, len(body), reply.write_size):

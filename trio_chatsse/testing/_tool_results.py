@@ -5,6 +5,8 @@ real servers' 400 messages. Pure: the server refuses with them under ``require_t
   ``tool`` message per ``tool_call_id``;
 - OpenAI Responses API: each ``function_call`` item needs a ``function_call_output`` item
   with its ``call_id``;
+- Ollama ``/api/chat``: each call of an assistant message needs a ``tool`` message with its
+  ``tool_name`` after it;
 - Anthropic Messages API: each ``tool_use`` block needs a ``tool_result`` block in the very
   next message (claude-code#3003 and letta#3273 quote this 400).
 """
@@ -13,7 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["unanswered_chat_calls", "unanswered_function_calls", "unanswered_tool_uses"]
+__all__ = [
+    "unanswered_chat_calls",
+    "unanswered_function_calls",
+    "unanswered_ollama_calls",
+    "unanswered_tool_uses",
+]
 
 
 def unanswered_chat_calls(request: Mapping[str, object]) -> str | None:
@@ -35,6 +42,29 @@ def unanswered_chat_calls(request: Mapping[str, object]) -> str | None:
                 f"response messages: {', '.join(missing)}"
             )
     return None
+
+
+def unanswered_ollama_calls(request: Mapping[str, object]) -> str | None:
+    """A history where an assistant message's ``tool_calls`` are not each followed by a
+    ``tool`` message of that ``tool_name`` (Ollama matches results by name, ids being optional)."""
+    messages = _list(request.get("messages"))
+    for position, message in enumerate(messages):
+        calls = _list(message.get("tool_calls")) if message.get("role") == "assistant" else []
+        wanted = [str(_function(call).get("name")) for call in calls]
+        for following in messages[position + 1 :]:
+            if following.get("role") != "tool":
+                break
+            name = str(following.get("tool_name"))
+            if name in wanted:
+                wanted.remove(name)
+        if wanted:
+            return f"tool calls without a tool message of their tool_name: {', '.join(wanted)}"
+    return None
+
+
+def _function(call: Mapping[str, object]) -> Mapping[str, object]:
+    function = call.get("function")
+    return function if isinstance(function, Mapping) else {}
 
 
 def unanswered_function_calls(request: Mapping[str, object]) -> str | None:
