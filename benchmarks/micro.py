@@ -52,6 +52,17 @@ def _sse_body(payloads: list[dict[str, object]], *, events: bool, done: bool) ->
     return out
 
 
+def _chunk_texts(chunks: list[dict[str, Any]]) -> list[str]:
+    """The text of each chat chunk that has some."""
+    texts = []
+    for chunk in chunks:
+        for choice in chunk.get("choices") or []:
+            content = (choice.get("delta") or {}).get("content")
+            if isinstance(content, str) and content:
+                texts.append(content)
+    return texts
+
+
 def pieces() -> dict[str, float]:
     """Each piece of the hot path alone."""
     chunks, _ = chat_chunks("text", 200)
@@ -72,6 +83,32 @@ def pieces() -> dict[str, float]:
 
     def per_event(events: list[bytes], parser_name: str) -> float:
         return best(_pipeline(trio_chatsse, events, parser_name), 200) / len(events)
+
+    # The same text answer as Ollama's NDJSON lines, a line per chat chunk.
+    ollama_lines = [
+        json.dumps(
+            {"model": "m", "created_at": "t", "message": {"role": "assistant", "content": text}}
+            | {"done": False}
+        ).encode()
+        + b"\n"
+        for text in _chunk_texts(chunks)
+    ]
+    ollama_lines.append(b'{"model":"m","created_at":"t","done":true,"done_reason":"stop"}\n')
+
+    def ndjson_all() -> None:
+        decoder = trio_chatsse.sansio.NDJSONDecoder()
+        for piece in ollama_lines:
+            decoder.feed(piece)
+
+    def ollama_per_line() -> float:
+        def run() -> None:
+            decoder = trio_chatsse.sansio.NDJSONDecoder()
+            parser = trio_chatsse.sansio.OllamaChatParser()
+            for piece in ollama_lines:
+                for frame in decoder.feed(piece):
+                    parser.feed(frame.data)  # type: ignore[union-attr]  # lines, no comments
+
+        return best(run, 200) / len(ollama_lines)
 
     async def scope_enter_exit() -> float:
         def body() -> None:
@@ -109,6 +146,8 @@ def pieces() -> dict[str, float]:
             responses_body, "ResponsesEventParser"
         ),
         "SSE decoder + Messages parser, per event": per_event(messages_body, "MessagesEventParser"),
+        "NDJSON decoder, per Ollama line": best(ndjson_all, 200) / len(ollama_lines),
+        "NDJSON decoder + Ollama parser, per line": ollama_per_line(),
         "trio.move_on_after enter + exit": trio.run(scope_enter_exit),
         "moving a cancel scope's deadline": trio.run(deadline_move),
     }
