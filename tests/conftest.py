@@ -62,7 +62,7 @@ async def chat_server() -> AsyncIterator[ChatServer]:
         yield server
 
 
-@pytest.fixture(params=["chat", "responses", "messages", "ollama"])
+@pytest.fixture(params=["chat", "responses", "messages", "ollama", "gemini"])
 def api(request: pytest.FixtureRequest) -> str:
     """The wire API a test streams with: the shell's fault and cleanup tests run with each."""
     name: str = request.param

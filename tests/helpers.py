@@ -18,12 +18,14 @@ from trio_chatsse import (
     Event,
     open_chat_stream,
     open_event_stream,
+    open_gemini_stream,
     open_messages_stream,
     open_ollama_stream,
     open_responses_stream,
 )
 from trio_chatsse.sansio import (
     ChatChunkParser,
+    GeminiEventParser,
     MessagesEventParser,
     NDJSONDecoder,
     OllamaChatParser,
@@ -66,11 +68,19 @@ def parse_chunks(chunks: Iterable[bytes], **parser_options: object) -> Result:
     Completions chunks.
     """
     decoder: SSEDecoder | NDJSONDecoder = SSEDecoder()
-    parser: ChatChunkParser | ResponsesEventParser | MessagesEventParser | OllamaChatParser
+    parser: (
+        ChatChunkParser
+        | ResponsesEventParser
+        | MessagesEventParser
+        | OllamaChatParser
+        | GeminiEventParser
+    )
     api = parser_options.pop("api", "chat")
     if api == "ollama":
         decoder = NDJSONDecoder()
         parser = OllamaChatParser(**parser_options)  # type: ignore[arg-type]  # test options
+    elif api == "gemini":
+        parser = GeminiEventParser(**parser_options)  # type: ignore[arg-type]  # test options
     elif api == "responses":
         parser = ResponsesEventParser(**parser_options)  # type: ignore[arg-type]  # test options
     elif api == "messages":
@@ -226,4 +236,7 @@ def open_stream(
         return open_responses_stream(http, model="m", input="hi", **options)  # type: ignore[arg-type]  # test options
     if api == "ollama":
         return open_ollama_stream(http, model="m", messages=messages, **options)  # type: ignore[arg-type]  # test options
+    if api == "gemini":
+        contents = [{"role": "user", "parts": [{"text": "hi"}]}]
+        return open_gemini_stream(http, model="m", contents=contents, **options)  # type: ignore[arg-type]  # test options
     return open_chat_stream(http, model="m", messages=messages, **options)  # type: ignore[arg-type]  # test options

@@ -167,6 +167,11 @@ async def test_each_api_carries_the_schema_its_way(
         }
     elif api == "ollama":
         assert body["format"] == expected
+    elif api == "gemini":
+        assert body["generationConfig"] == {
+            "responseMimeType": "application/json",
+            "responseJsonSchema": expected,
+        }
     else:
         assert body["output_config"] == {"format": {"type": "json_schema", "schema": expected}}
 
@@ -472,7 +477,12 @@ async def test_a_cut_answer_says_it_was_cut(
     chat_server: ChatServer, http: HTTPClient, api: str
 ) -> None:
     chat_server.push(Reply(text=RECIPE.model_dump_json()[:30], finish_reason="length"))
-    options = {"chat": {"max_tokens": 5}, "responses": {"max_output_tokens": 5}}.get(api, {})
+    limits: dict[str, dict[str, Any]] = {
+        "chat": {"max_tokens": 5},
+        "responses": {"max_output_tokens": 5},
+        "gemini": {"generation_config": {"maxOutputTokens": 5}},
+    }
+    options = limits.get(api, {})
     async with open_stream(http, api, output_type=Recipe, **options) as stream:
         _, error = await events_then(stream)
     assert isinstance(error, OutputValidationError)
@@ -483,8 +493,8 @@ async def test_a_cut_answer_says_it_was_cut(
 async def test_a_refusal_raises_the_refusal_error(
     chat_server: ChatServer, http: HTTPClient, api: str
 ) -> None:
-    if api == "ollama":
-        pytest.skip("Ollama's native API has no refusal: a refusal is plain text there")
+    if api in ("ollama", "gemini"):
+        pytest.skip(f"{api}'s native API has no refusal part: a refusal is plain text there")
     chat_server.push(Reply(refusal="I can't help with that."))
     async with open_stream(http, api, output_type=Recipe) as stream:
         events, error = await events_then(stream)

@@ -30,7 +30,7 @@ from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_
 from .conftest import TaskTracker
 from .helpers import HTTPClient, new_client
 
-APIS = ("chat", "responses", "messages", "ollama")
+APIS = ("chat", "responses", "messages", "ollama", "gemini")
 CITY = [{"role": "user", "content": "Weather in Paris, Oslo and Rome?"}]
 
 
@@ -40,6 +40,8 @@ def conversation(api: str) -> dict[str, Any]:
         return {"input": "Weather in Paris, Oslo and Rome?"}
     if api == "messages":
         return {"messages": CITY, "max_tokens": 256}
+    if api == "gemini":
+        return {"messages": [{"role": "user", "parts": [{"text": CITY[0]["content"]}]}]}
     return {"messages": CITY}
 
 
@@ -156,6 +158,16 @@ def assert_results_sent(
         assert called == call_ids
         assert [o["call_id"] for o in outputs] == call_ids
         assert [o["output"] for o in outputs][: len(first_outputs)] == first_outputs
+    elif api == "gemini":
+        model, results = request["contents"][-2], request["contents"][-1]
+        assert model["role"] == "model"
+        calls = [p["functionCall"] for p in model["parts"] if "functionCall" in p]
+        assert [c["id"] for c in calls] == call_ids
+        assert results["role"] == "user"
+        responses = [p["functionResponse"] for p in results["parts"]]
+        assert [r["id"] for r in responses] == call_ids
+        outputs = [next(iter(r["response"].values())) for r in responses]
+        assert outputs[: len(first_outputs)] == first_outputs
     elif api == "ollama":
         messages = request["messages"]
         assistant = messages[-1 - len(call_ids)]
@@ -186,6 +198,9 @@ def expected_last_turn(api: WireAPI, text: str) -> dict[str, object]:
         }
     if api == "messages":
         return {"role": "assistant", "content": [{"type": "text", "text": text}]}
+    if api == "gemini":  # the closing part carries the reply's thought signature
+        signature = Reply(text=text).signature()
+        return {"role": "model", "parts": [{"text": text, "thoughtSignature": signature}]}
     return {"role": "assistant", "content": text}  # chat and ollama
 
 
@@ -246,7 +261,7 @@ async def test_a_tools_failure_is_the_models_information(
         return "late"
 
     # The Messages and Ollama APIs send arguments as JSON objects: no broken JSON there.
-    broken = "{not json" if api not in ("messages", "ollama") else '{"city": 5}'
+    broken = "{not json" if api not in ("messages", "ollama", "gemini") else '{"city": 5}'
     turn = Reply(
         tool_calls=[
             ScriptedToolCall("failing", '{"city": "Oslo"}', call_id="a"),
@@ -272,7 +287,7 @@ async def test_a_tools_failure_is_the_models_information(
     assert "RuntimeError: no station in Oslo" in (results["a"].error or "")
     assert "days" in (results["b"].error or "")
     assert "invalid arguments" in results["b"].output
-    expected = "not JSON" if api not in ("messages", "ollama") else "city"
+    expected = "not JSON" if api not in ("messages", "ollama", "gemini") else "city"
     assert expected in (results["c"].error or "")
     assert "unknown tool 'teleport'" in (results["d"].error or "")
     assert "failing, forecast, slow" in results["d"].output
@@ -326,6 +341,10 @@ async def test_leaving_cancels_the_tools_and_answers_every_call(
         assert [m["tool_call_id"] for m in history[-3:]] == ["call_0", "call_1", "call_2"]
     elif api == "ollama":
         assert [(m["role"], m["content"]) for m in history[-3:]] == [("tool", "cancelled")] * 3
+    elif api == "gemini":
+        parts: Any = history[-1]["parts"]
+        answers = [(p["functionResponse"]["id"], p["functionResponse"]["response"]) for p in parts]
+        assert answers == [(f"call_{i}", {"error": "cancelled"}) for i in range(3)]
     elif api == "responses":
         outputs = [i for i in history if i.get("type") == "function_call_output"]
         assert [(o["call_id"], o["output"]) for o in outputs] == [
@@ -392,8 +411,17 @@ async def test_max_turns_answers_then_asks_for_text(
     if api == "ollama":  # no tool_choice in its API: the last request has no tools
         assert ["tools" in r for r in server.requests] == [True, True, False]
     else:
-        assert ["tool_choice" in r for r in server.requests] == [False, False, True]
-        none = {"chat": "none", "responses": "none", "messages": {"type": "none"}}[api]
+        choice = "toolConfig" if api == "gemini" else "tool_choice"
+        assert [choice in r for r in server.requests] == [False, False, True]
+        none = {
+            "chat": "none",
+            "responses": "none",
+            "messages": {"type": "none"},
+            "gemini": {"functionCallingConfig": {"mode": "NONE"}},
+        }[api]
+        if api == "gemini":
+            assert server.requests[2]["toolConfig"] == none
+            return
         assert server.requests[2]["tool_choice"] == none
     assert loop.history[-1] == expected_last_turn(api, "Enough.")
 
@@ -599,6 +627,16 @@ UNANSWERED: dict[str, tuple[dict[str, Any], str]] = {
             ],
         },
         "`tool_use` ids were found without `tool_result` blocks immediately after: b",
+    ),
+    "gemini": (
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": "hi"}]},
+                {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {}}}]},
+                {"role": "user", "parts": [{"text": "and?"}]},
+            ]
+        },
+        "number of function response parts is equal to the number of function call parts",
     ),
     "ollama": (
         {

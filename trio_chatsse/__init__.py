@@ -17,6 +17,7 @@ from ._public import publish
 from ._chat_stream import ChatStream
 from ._event_stream import open_event_stream
 from ._http import open_chat_stream, open_messages_stream, open_responses_stream
+from ._open_gemini import open_gemini_stream
 from ._open_ollama import open_ollama_stream
 from ._limiter import Limiter
 
@@ -64,6 +65,7 @@ from . import sansio as sansio
 from . import structured as structured
 from . import telemetry as telemetry
 
+#: The package's version (not in ``__all__``: an attribute, as most packages keep it).
 __version__ = "0.1.0"
 
 __all__ = [
@@ -71,6 +73,7 @@ __all__ = [
     "open_chat_stream",
     "open_responses_stream",
     "open_messages_stream",
+    "open_gemini_stream",
     "open_ollama_stream",
     "open_event_stream",
     "ChatStream",
@@ -112,7 +115,6 @@ __all__ = [
     "StreamError",
     "IdleTimeoutError",
     "FirstByteTimeoutError",
-    "__version__",
 ]
 
 publish(globals())

@@ -16,25 +16,34 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ._arguments import CHAT_TOOLS, MESSAGES_TOOLS, RESPONSES_TOOLS, ToolShape
+from ._arguments import CHAT_TOOLS, GEMINI_TOOLS, MESSAGES_TOOLS, RESPONSES_TOOLS, ToolShape
 from ._chunks import ChatChunkParser
 from ._conversions import (
     chat_request,
     check_chat_body,
+    check_gemini_body,
     check_messages_body,
     check_ollama_body,
     check_responses_body,
+    gemini_request,
     messages_request,
     ollama_request,
     responses_request,
 )
-from ._keywords import CHAT_FIELDS, MESSAGES_FIELDS, OLLAMA_FIELDS, RESPONSES_FIELDS
+from ._gemini import GeminiEventParser
+from ._keywords import CHAT_FIELDS, GEMINI_FIELDS, MESSAGES_FIELDS, OLLAMA_FIELDS, RESPONSES_FIELDS
 from ._messages import MessagesEventParser
 from ._models import Completed, Item
 from ._ndjson import NDJSONDecoder
 from ._ollama import OllamaChatParser
 from ._parsers import EventParser, ResponseCursor
-from ._response_bodies import chat_completion_body, message_body, ollama_body, response_body
+from ._response_bodies import (
+    chat_completion_body,
+    gemini_body,
+    message_body,
+    ollama_body,
+    response_body,
+)
 from ._responses import ResponsesEventParser
 from ._sse import Decoder, new_sse_decoder
 from ._tool_calls import ToolCallsOnStop
@@ -42,6 +51,8 @@ from ._tool_turns import (
     AnsweredCall,
     chat_tool_results,
     chat_turn,
+    gemini_tool_results,
+    gemini_turn,
     messages_tool_results,
     messages_turn,
     ollama_tool_results,
@@ -52,15 +63,16 @@ from ._tool_turns import (
 from ._turns import (
     ReasoningPolicy,
     assistant_message,
+    gemini_model_content,
     messages_assistant_message,
     ollama_assistant_message,
 )
-from ._whole import completion_as_sse, message_as_sse, response_as_sse
+from ._whole import completion_as_sse, gemini_as_sse, message_as_sse, response_as_sse
 
 __all__ = ["WIRE_APIS", "ParserOptions", "WireAPI", "WireAPISpec", "wire_api"]
 
 #: The wire APIs a stream can be read as.
-WireAPI = Literal["chat", "responses", "messages", "ollama"]
+WireAPI = Literal["chat", "responses", "messages", "gemini", "ollama"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,8 @@ class WireAPISpec:
     tool_results: Callable[[list[AnsweredCall]], list[dict[str, object]]]
     #: The fields of the API's documented request, for telling a typo from a field.
     request_fields: frozenset[str] = frozenset()
+    #: Whether the body's ``model`` goes in the path (``{model}`` there) rather than the body.
+    model_in_path: bool = False
     #: Whether requests take a ``tool_choice`` (a tool loop's last turn sends ``"none"``; an
     #: API without one is sent no tools instead).
     has_tool_choice: bool = True
@@ -182,6 +196,25 @@ def _messages_turn(
 
 def _messages_parser(options: ParserOptions) -> EventParser:
     return MessagesEventParser(stream_tool_arguments=options.stream_tool_arguments)
+
+
+def _gemini_format(name: str, schema: dict[str, object], strict: bool) -> dict[str, object]:
+    # Gemini's JSON Schema field (not the OpenAPI-subset responseSchema): any schema pydantic
+    # makes, $defs included.
+    config = {"responseMimeType": "application/json", "responseJsonSchema": schema}
+    return {"generationConfig": config}
+
+
+def _gemini_parser(options: ParserOptions) -> EventParser:
+    return GeminiEventParser(token_limit_set=options.token_limit_set)
+
+
+def _gemini_turn(items: list[Item], policy: ReasoningPolicy, name: str | None) -> dict[str, object]:
+    return gemini_model_content(items)
+
+
+def _goog_api_key(key: str) -> dict[str, str]:
+    return {"x-goog-api-key": key}
 
 
 def _ollama_format(name: str, schema: dict[str, object], strict: bool) -> dict[str, object]:
@@ -285,6 +318,26 @@ WIRE_APIS: Mapping[str, WireAPISpec] = {
             request_fields=MESSAGES_FIELDS,
             batch_url="/v1/messages",
             default_headers={"anthropic-version": "2023-06-01"},
+        ),
+        WireAPISpec(
+            name="gemini",
+            path="models/{model}:streamGenerateContent?alt=sse",
+            new_parser=_gemini_parser,
+            whole_answer_as_sse=gemini_as_sse,
+            token_limit_fields=(),
+            assistant_message=_gemini_turn,
+            output_format=_gemini_format,
+            tools=GEMINI_TOOLS,
+            stream_fields={},
+            check_body=check_gemini_body,
+            non_streamed_body=gemini_body,
+            from_chat_request=gemini_request,
+            key_headers=_goog_api_key,
+            conversation="contents",
+            turn_of=gemini_turn,
+            tool_results=gemini_tool_results,
+            request_fields=GEMINI_FIELDS,
+            model_in_path=True,
         ),
         WireAPISpec(
             name="ollama",

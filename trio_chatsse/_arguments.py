@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "CHAT_TOOLS",
+    "GEMINI_TOOLS",
     "MESSAGES_TOOLS",
     "RESPONSES_TOOLS",
     "ToolShape",
@@ -50,6 +51,10 @@ class ToolShape:
     function: Callable[[str, dict[str, object], object, dict[str, object]], dict[str, object]]
     #: A ``tool_choice`` from its mode (``auto``, ``none``, ``required``) and a tool's name.
     choice: Callable[[str, str | None], str | dict[str, object]]
+    #: The request field the choice goes in.
+    choice_field: str = "tool_choice"
+    #: The tools, each shaped, as the request lists them (Gemini groups its functions).
+    group: Callable[[list[dict[str, object]]], list[dict[str, object]]] = list
 
 
 def _chat_function(
@@ -86,7 +91,38 @@ def _messages_choice(mode: str, name: str | None) -> str | dict[str, object]:
     return {"type": "any" if mode == "required" else mode}
 
 
+def _gemini_function(
+    name: str, described: dict[str, object], schema: object, extra: dict[str, object]
+) -> dict[str, object]:
+    parameters = {} if schema is None else {"parameters": schema}
+    return {"functionDeclarations": [{"name": name, **described, **parameters, **extra}]}
+
+
+def _gemini_group(tools: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Every function declaration in one tool, the others (``googleSearch``...) as they are."""
+    declarations: list[object] = []
+    others = []
+    for tool in tools:
+        functions = tool.get("functionDeclarations")
+        if isinstance(functions, list) and len(tool) == 1:
+            declarations += functions
+        else:
+            others.append(tool)
+    grouped: list[dict[str, object]] = [{"functionDeclarations": declarations}]
+    return (grouped if declarations else []) + others
+
+
+def _gemini_choice(mode: str, name: str | None) -> str | dict[str, object]:
+    config: dict[str, object] = {"mode": {"auto": "AUTO", "none": "NONE"}.get(mode, "ANY")}
+    if name is not None:
+        config["allowedFunctionNames"] = [name]
+    return {"functionCallingConfig": config}
+
+
 CHAT_TOOLS = ToolShape("chat", _chat_function, _chat_choice)
+GEMINI_TOOLS = ToolShape(
+    "gemini", _gemini_function, _gemini_choice, choice_field="toolConfig", group=_gemini_group
+)
 RESPONSES_TOOLS = ToolShape("responses", _responses_function, _responses_choice)
 MESSAGES_TOOLS = ToolShape("messages", _messages_function, _messages_choice)
 
@@ -152,7 +188,7 @@ def tools_for(api: ToolShape, tools: object) -> list[dict[str, object]]:
             f"tools must be a list of tool objects, not {type(tools).__name__} "
             '(wrap a single tool in a list: tools=[{"type": "function", ...}])'
         )
-    return [_tool_for(api, tool) for tool in tools]
+    return api.group([_tool_for(api, tool) for tool in tools])
 
 
 def _tool_for(api: ToolShape, tool: object) -> dict[str, object]:

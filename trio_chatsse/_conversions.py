@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._arguments import MESSAGES_TOOLS, RESPONSES_TOOLS, message_list, tools_for
+from ._arguments import GEMINI_TOOLS, MESSAGES_TOOLS, RESPONSES_TOOLS, message_list, tools_for
 
 __all__ = [
     "chat_request",
+    "gemini_request",
     "check_chat_body",
+    "check_gemini_body",
     "check_ollama_body",
     "check_messages_body",
     "check_responses_body",
@@ -113,3 +115,46 @@ def check_ollama_body(body: Mapping[str, object]) -> None:
     """An Ollama body given as it is: ``messages``, when there, a list of messages."""
     if "messages" in body:
         message_list(body["messages"])
+
+
+def gemini_request(
+    model: str, messages: list[dict[str, object]], extra: Mapping[str, object]
+) -> dict[str, object]:
+    """The request in Gemini's words: ``contents`` of ``user`` / ``model`` parts, the system
+    message as ``systemInstruction``, ``max_tokens`` as ``generationConfig.maxOutputTokens``,
+    tools as ``functionDeclarations``."""
+    system = [str(m.get("content")) for m in messages if m.get("role") == "system"]
+    contents = [
+        {
+            "role": "model" if m.get("role") == "assistant" else "user",
+            "parts": [{"text": str(m.get("content"))}],
+        }
+        for m in messages
+        if m.get("role") != "system"
+    ]
+    body: dict[str, object] = {"model": model, "contents": contents}
+    if system:
+        body["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
+    config: dict[str, object] = {}
+    for key, value in extra.items():
+        if key == "max_tokens":
+            config["maxOutputTokens"] = value
+        elif key == "tools":
+            body["tools"] = tools_for(GEMINI_TOOLS, value)
+        elif key == "logprobs":
+            config["responseLogprobs"] = bool(value)
+        elif key == "top_logprobs":
+            config["logprobs"] = value
+        else:
+            body[key] = value
+    if config:
+        body["generationConfig"] = config
+    return body
+
+
+def check_gemini_body(body: Mapping[str, object]) -> None:
+    """A Gemini body given as it is: a ``model`` (it goes in the path) and ``contents``."""
+    if not isinstance(body.get("model"), str):
+        raise ValueError("a Gemini body needs a model (it goes in the request's path)")
+    if "contents" in body:
+        message_list(body["contents"], "contents")

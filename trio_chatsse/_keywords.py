@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 
 __all__ = [
     "CHAT_FIELDS",
+    "GEMINI_FIELDS",
     "MESSAGES_FIELDS",
     "OLLAMA_FIELDS",
     "RESPONSES_FIELDS",
@@ -125,6 +126,18 @@ MESSAGES_FIELDS = frozenset(
 )
 
 
+GEMINI_FIELDS = frozenset(
+    (
+        "contents",
+        "systemInstruction",
+        "tools",
+        "toolConfig",
+        "generationConfig",
+        "safetySettings",
+        "cachedContent",
+        "labels",
+    )
+)
 OLLAMA_FIELDS = frozenset(
     ("model", "messages", "tools", "format", "options", "stream", "keep_alive", "think")
 )

@@ -133,7 +133,7 @@ def request_body(
     if tools is not None:
         body["tools"] = tools_for(api.tools, tools)
     if tool_choice is not None:
-        body["tool_choice"] = tool_choice_for(api.tools, tool_choice)
+        body[api.tools.choice_field] = tool_choice_for(api.tools, tool_choice)
     if output is not None:
         body.update(output[1])
     for key, value in params.items():

@@ -130,6 +130,10 @@ class Request:
             )
         self._client: HTTPClient = client  # type: ignore[assignment]  # library_of checked it
         self._api, self._options = api, options
+        self._path = api.path
+        if api.model_in_path and body is not None:
+            body = dict(body)
+            self._path = api.path.format(model=body.pop("model", ""))
         self._content = None if body is None else json.dumps(body).encode()
         # idle_timeout governs reads of the body; the client's read timeout would race it.
         self._timeout = library.timeout_without_read(client.timeout)
@@ -238,7 +242,7 @@ class Request:
             if self._limiter is not None and self._permit is None:
                 self._permit = await self._limiter.acquire(self._estimate)
                 self.stats.limiter_wait += self._permit.waited
-            outcome = await self._exchange("POST", self._api.path)
+            outcome = await self._exchange("POST", self._path)
             if not isinstance(outcome, _Refusal):
                 self._observe(outcome, None)
                 return outcome

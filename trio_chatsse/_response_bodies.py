@@ -11,9 +11,20 @@ import time
 from collections.abc import Mapping
 
 from ._models import Completed, FunctionCall, Item, Message, OutputText, Reasoning, Refusal
-from ._turns import assistant_message, messages_assistant_message, ollama_assistant_message
+from ._turns import (
+    assistant_message,
+    gemini_model_content,
+    messages_assistant_message,
+    ollama_assistant_message,
+)
 
-__all__ = ["chat_completion_body", "message_body", "ollama_body", "response_body"]
+__all__ = [
+    "chat_completion_body",
+    "gemini_body",
+    "message_body",
+    "ollama_body",
+    "response_body",
+]
 
 #: Finish reasons back in the Messages API's words.
 _STOP_REASONS = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}
@@ -72,6 +83,29 @@ def ollama_body(model: str, output: list[Item], completed: Completed) -> dict[st
     }
     if usage is not None:
         body.update(prompt_eval_count=usage.input_tokens, eval_count=usage.output_tokens)
+    return body
+
+
+def gemini_body(model: str, output: list[Item], completed: Completed) -> dict[str, object]:
+    """A Gemini ``GenerateContentResponse`` of a whole streamed answer."""
+    usage = completed.token_usage
+    reason = {"stop": "STOP", "tool_calls": "STOP", "length": "MAX_TOKENS"}.get(
+        completed.finish_reason or "stop", "SAFETY"
+    )
+    body: dict[str, object] = {
+        "candidates": [
+            {"content": gemini_model_content(output), "finishReason": reason, "index": 0}
+        ],
+        "modelVersion": model,
+        "responseId": completed.response_id,
+    }
+    if usage is not None:
+        body["usageMetadata"] = {
+            "promptTokenCount": usage.input_tokens,
+            "candidatesTokenCount": usage.output_tokens - usage.reasoning_output_tokens,
+            "thoughtsTokenCount": usage.reasoning_output_tokens,
+            "totalTokenCount": usage.total_tokens,
+        }
     return body
 
 

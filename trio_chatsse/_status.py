@@ -66,6 +66,8 @@ async def status_error(response: HTTPResponse, library: ClientLibrary) -> ChatSS
     code = code if isinstance(code, (str, int)) else None
     if status == 429:
         retry_after = retry_after_of(response)
+        if retry_after is None and error_object is not None:
+            retry_after = retry_delay_of(error_object)
         return HTTPRateLimitError(message, retry_after=retry_after, code=code, **details)  # type: ignore[arg-type]  # the fields above
     if isinstance(mapped, ContextWindowExceeded):
         return HTTPContextWindowExceeded(message, code=code, **details)  # type: ignore[arg-type]  # the fields above
@@ -75,6 +77,20 @@ async def status_error(response: HTTPResponse, library: ClientLibrary) -> ChatSS
         message += "" if path in message else f" for {path}"
         message += " (is base_url right? it usually ends in /v1)"
     return HTTPStatusError(message, **details)  # type: ignore[arg-type]  # the fields above
+
+
+def retry_delay_of(error: dict[str, object]) -> float | None:
+    """Seconds from Google's ``RetryInfo`` detail (``{"@type": ".../google.rpc.RetryInfo",
+    "retryDelay": "13s"}``): Gemini says how long to wait there, not in a header."""
+    details = error.get("details")
+    for detail in details if isinstance(details, list) else ():
+        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                return float(delay[:-1])
+            except ValueError:
+                return None
+    return None
 
 
 def error_object_of(text: str) -> dict[str, object] | None:

@@ -376,9 +376,11 @@ async def open_tool_loop(
 
     Args:
         client: An ``httpx.AsyncClient`` or an ``httpx2.AsyncClient``, as for the openers.
-        api: The wire API: ``"chat"``, ``"responses"`` or ``"messages"``.
+        api: The wire API: ``"chat"``, ``"responses"``, ``"messages"``, ``"gemini"`` or
+            ``"ollama"``.
         model: The model name.
-        messages: The conversation (``chat`` and ``messages``), in the API's form.
+        messages: The conversation (every API but ``responses``), in the API's form: Gemini's
+            ``contents``, Ollama's and Anthropic's messages.
         input: The input (``responses``): a string or a list of input items.
         tools: Plain functions (sync or async, their parameters annotated) or
             :func:`~trio_chatsse.tool` objects.
@@ -429,14 +431,15 @@ def _history(
     messages: Sequence[Mapping[str, object]] | None,
     input: str | Sequence[Mapping[str, object]] | None,
 ) -> list[dict[str, object]]:
-    """The conversation the loop starts from, as a list in the API's input form."""
-    given, other = (input, "messages") if api.conversation == "input" else (messages, "input")
-    if (messages if other == "messages" else input) is not None:
-        raise TypeError(
-            f"the {api.name} API takes its conversation as {api.conversation}=, not {other}="
-        )
+    """The conversation the loop starts from, as a list in the API's input form: ``input=``
+    for the Responses API, ``messages=`` for the others (Gemini's ``contents``)."""
+    wants_input = api.conversation == "input"
+    given, wrong = (input, messages) if wants_input else (messages, input)
+    name, other = ("input", "messages") if wants_input else ("messages", "input")
+    if wrong is not None:
+        raise TypeError(f"the {api.name} API takes its conversation as {name}=, not {other}=")
     if given is None:
-        raise TypeError(f"open_tool_loop(api={api.name!r}) needs {api.conversation}=")
+        raise TypeError(f"open_tool_loop(api={api.name!r}) needs {name}=")
     if isinstance(given, str):
         return [{"role": "user", "content": given}]
-    return [dict(message) for message in message_list(given, api.conversation)]  # type: ignore[call-overload]  # checked: each a Mapping
+    return [dict(message) for message in message_list(given, name)]  # type: ignore[call-overload]  # checked: each a Mapping

@@ -6,6 +6,7 @@
   ``{"type": "function_call_output", "call_id", "output"}`` item per call;
 - Ollama ``/api/chat``: the assistant message, then a ``tool`` message with its ``tool_name``
   per call;
+- Gemini: the ``model`` content, then one ``user`` content of ``functionResponse`` parts;
 - Anthropic Messages API: the assistant message, then *one* ``user`` message of
   ``tool_result`` blocks, one per ``tool_use`` id, ``is_error: true`` for errors (the API
   answers 400 to a ``tool_use`` without its ``tool_result`` in the very next message).
@@ -20,6 +21,7 @@ from typing import NamedTuple
 from ._models import Item
 from ._turns import (
     assistant_message,
+    gemini_model_content,
     input_items,
     messages_assistant_message,
     ollama_assistant_message,
@@ -29,6 +31,8 @@ __all__ = [
     "AnsweredCall",
     "chat_tool_results",
     "chat_turn",
+    "gemini_tool_results",
+    "gemini_turn",
     "messages_tool_results",
     "messages_turn",
     "ollama_tool_results",
@@ -100,3 +104,21 @@ def ollama_turn(items: list[Item]) -> list[dict[str, object]]:
 def ollama_tool_results(calls: list[AnsweredCall]) -> list[dict[str, object]]:
     """One ``tool`` message per call, with its ``tool_name`` (Ollama's form)."""
     return [{"role": "tool", "content": call.output, "tool_name": call.name} for call in calls]
+
+
+def gemini_turn(items: list[Item]) -> list[dict[str, object]]:
+    """A Gemini turn: its ``model`` content, signatures where they came."""
+    return [gemini_model_content(items)]
+
+
+def gemini_tool_results(calls: list[AnsweredCall]) -> list[dict[str, object]]:
+    """One ``user`` content of ``functionResponse`` parts, matched by name (and by id when the
+    call had the server's)."""
+    parts: list[object] = []
+    for call in calls:
+        response: dict[str, object] = {"name": call.name}
+        if not call.call_id.startswith("gemini_call_"):
+            response["id"] = call.call_id
+        response["response"] = {"error" if call.is_error else "result": call.output}
+        parts.append({"functionResponse": response})
+    return [{"role": "user", "parts": parts}] if parts else []

@@ -35,6 +35,7 @@ __all__ = [
     "MessageParam",
     "ReasoningPolicy",
     "assistant_message",
+    "gemini_model_content",
     "input_items",
     "messages_assistant_message",
     "ollama_assistant_message",
@@ -209,6 +210,38 @@ def ollama_assistant_message(items: Iterable[Item]) -> MessageParam:
     if calls:
         message["tool_calls"] = calls
     return message
+
+
+def gemini_model_content(items: Iterable[Item]) -> MessageParam:
+    """The Gemini ``model`` content of a response, to append to ``contents``: its parts in the
+    order they came, each ``thoughtSignature`` on the part that carried it (Gemini answers 400
+    to a function call whose signature was lost), then your ``functionResponse`` parts in a
+    ``user`` content. Items of another API's stream are written as Gemini parts."""
+    items = list(items)
+    for item in items:
+        kept = item.provider_fields.get("gemini_parts") if isinstance(item, Message) else None
+        if isinstance(kept, list):  # the parts as the stream gave them, calls included
+            return {"role": "model", "parts": list(kept)}
+    parts: list[object] = []
+    for item in items:
+        if isinstance(item, Reasoning):
+            if item.signature:  # thoughts go back only to carry their signature
+                text = "".join(part.text for part in item.content)
+                parts.append({"text": text, "thought": True, "thoughtSignature": item.signature})
+        elif isinstance(item, Message):
+            parts += [{"text": p.text} for p in item.content if isinstance(p, OutputText)]
+        else:
+            try:
+                args = json.loads(item.arguments or "{}")
+            except ValueError:
+                args = {}
+            call: dict[str, object] = {"name": item.name, "args": args}
+            if not item.call_id.startswith("gemini_call_"):  # the server's id, not ours
+                call["id"] = item.call_id
+            signature = item.thought_signature
+            signed = {"thoughtSignature": signature} if signature else {}
+            parts.append({"functionCall": call, **signed})
+    return {"role": "model", "parts": parts}
 
 
 def input_items(items: Iterable[Item], *, store: bool = False) -> list[InputItemParam]:

@@ -12,6 +12,7 @@ import json
 __all__ = [
     "NotAnAnswer",
     "completion_as_sse",
+    "gemini_as_sse",
     "message_as_sse",
     "response_as_sse",
 ]
@@ -98,3 +99,16 @@ def message_as_sse(raw: bytes) -> bytes:
 
 def _sse(data: object) -> bytes:
     return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+
+def gemini_as_sse(raw: bytes) -> bytes:
+    """Gemini's streamed answer without ``alt=sse`` (a JSON array of the responses), or one
+    response, as the SSE stream of the same answer."""
+    answer = _load(raw)
+    responses = answer if isinstance(answer, list) else [answer]
+    if not responses or not all(
+        isinstance(r, dict) and ("candidates" in r or "error" in r or "promptFeedback" in r)
+        for r in responses
+    ):
+        raise NotAnAnswer("no candidates")
+    return b"".join(_sse(response) for response in responses)

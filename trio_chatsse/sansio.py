@@ -11,6 +11,7 @@ from __future__ import annotations
 from ._apis import WireAPI
 from ._chunks import ChatChunkParser
 from ._errors import EventTooLargeError
+from ._gemini import GeminiEventParser
 from ._messages import MessagesEventParser
 from ._models import EVENT_ADAPTER
 from ._ndjson import NDJSONDecoder
@@ -28,6 +29,7 @@ __all__ = [
     "Comment",
     "EventParser",
     "EventTooLargeError",
+    "GeminiEventParser",
     "MessagesEventParser",
     "NDJSONDecoder",
     "OllamaChatParser",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import final
 
-from . import _chat, _messages, _ollama, _responses
+from . import _chat, _gemini, _messages, _ollama, _responses
 from ._script import Script
 
 __all__ = ["Reply"]
@@ -86,3 +86,10 @@ class Reply(Script):
     def ollama_answer(self) -> dict[str, object]:
         """The non-streamed Ollama ``/api/chat`` answer of the same reply."""
         return _ollama.chat_object(self)
+
+    def gemini_events(self) -> list[dict[str, object]]:
+        """The events of Gemini's native ``streamGenerateContent`` form, as Gemini streams
+        them: thought pieces, text pieces, the calls in one event (the signature on the first),
+        then the ``finishReason`` with the counts (no calls: an empty text part closes, with the
+        signature)."""
+        return _gemini.gemini_events(self)

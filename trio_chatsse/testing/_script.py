@@ -206,6 +206,9 @@ class WireForm:
     unanswered_calls: Callable[[Mapping[str, object]], str | None] = lambda request: None
     #: The ``Content-Type`` of the streamed body.
     content_type: str = "text/event-stream"
+    #: Whether the route always streams (Gemini's ``streamGenerateContent``), whatever the
+    #: body says about ``stream``.
+    streams_always: bool = False
 
 
 def tools_of(request: Mapping[str, object]) -> list[tuple[int, Mapping[str, object]]]:

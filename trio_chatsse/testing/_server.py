@@ -18,7 +18,7 @@ import h11
 import trio
 
 from .._nursery import open_background_nursery
-from . import _chat, _messages, _ollama, _responses
+from . import _chat, _gemini, _messages, _ollama, _responses
 from ._background import BackgroundResponses
 from ._ratelimit import RateLimitWindow
 from ._reply import Reply
@@ -144,6 +144,8 @@ class ChatServer:
             await ex.send_json(200, {"object": "list", "data": models})
             return True
         form = _FORMS.get(path.rstrip("/")) if method == "POST" else None
+        if form is None and method == "POST" and path.endswith(_gemini.FORM.route):
+            form = _gemini.FORM  # models/{model}:streamGenerateContent, any model
         if form is None:
             background = self.background.route(method, target)
             if background is not None:
@@ -284,7 +286,7 @@ async def _play(
         )
         await ex.send_json(reply.status, {"error": error}, extra)
         return True
-    if not request.get("stream"):
+    if not (request.get("stream") or form.streams_always):
         await ex.send_json(200, form.whole_answer(reply, response_id, request), extra)
         return True
     events = form.stream_events(reply, response_id, request)

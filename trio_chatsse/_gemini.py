@@ -1,0 +1,269 @@
+"""Layer 2: Gemini's native ``streamGenerateContent?alt=sse`` stream. SSE data in, the same
+events out.
+
+A sibling of the other parsers (``feed``, ``end``, ``state``, ``error``). Pure and synchronous.
+
+Theory of operation
+-------------------
+Each SSE event is a ``GenerateContentResponse``: ``candidates[0].content.parts`` (only
+candidate 0 is read), a ``finishReason`` on the candidate, ``usageMetadata``, ``responseId``
+(not in old recordings). There is no ``[DONE]``: the end of the body is the end, and a
+``finishReason: STOP`` in the middle (a code-execution answer goes on after it) is not.
+
+* A part with ``thought: true`` is reasoning: a :class:`~trio_chatsse.Reasoning` added at the
+  first, a reasoning delta each; its ``thoughtSignature`` is kept as the item's ``signature``.
+* A text part is the message's: a :class:`~trio_chatsse.Message` added at the first non-empty
+  one, a text delta each. The parts sent back next turn are kept, in the order they came, in
+  the message's ``provider_fields["gemini_parts"]``: the text joined, each
+  ``thoughtSignature`` on the part that carried it (gemini-2.5-pro signs non-empty text;
+  Gemini 3 closes an answer with an empty text part that carries one), the calls, a signed
+  thought, and the server-side tool parts (``executableCode``, ``codeExecutionResult``...),
+  which are skipped as events (a debug log). A turn of calls only has such a message too,
+  with no text.
+* A ``functionCall`` part is whole: a :class:`~trio_chatsse.FunctionCall` done at once, its
+  ``args`` as JSON text (a call without ``args`` has ``{}``), its ``id`` the server's or
+  ``gemini_call_N`` (parallel calls come without ids), its signature where the compatible
+  route puts it (``extra_content.google.thought_signature``): only the first call of a
+  parallel set carries one.
+* ``finishReason``: ``STOP`` (``tool_calls`` when calls came), ``MAX_TOKENS`` → ``length``,
+  ``SAFETY`` / ``RECITATION`` / ``BLOCKLIST`` / ``PROHIBITED_CONTENT`` / ``SPII`` →
+  ``content_filter``, ``MALFORMED_FUNCTION_CALL`` → :class:`~trio_chatsse.ProviderError`;
+  ``promptFeedback.blockReason`` → ``content_filter`` with no output.
+* ``usageMetadata`` comes on every event and only the last with counts is final (Vertex sends
+  count-less ones): input ``promptTokenCount``, output ``candidatesTokenCount`` +
+  ``thoughtsTokenCount``, reasoning ``thoughtsTokenCount``, cached
+  ``cachedContentTokenCount``, total ``totalTokenCount``.
+* ``{"error": {...}}`` is mapped by the shared rules (``RESOURCE_EXHAUSTED`` → a rate limit);
+  a body that ends with no ``finishReason`` is a :class:`~trio_chatsse.StreamError`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from ._errors import ProviderError, StreamError
+from ._models import (
+    Completed,
+    Event,
+    FunctionCall,
+    Message,
+    OutputItemAdded,
+    OutputItemDone,
+    OutputText,
+    OutputTextDelta,
+    Reasoning,
+    ReasoningContentDelta,
+    ReasoningText,
+    TokenUsage,
+)
+from ._parsers import ParserCore, ParserState
+from ._response_items import nonempty_str
+from ._wire import error_from_object, length_without_limit
+
+__all__ = ["GENERATED_ID_PREFIX", "GeminiEventParser"]
+
+logger = logging.getLogger(__name__)
+
+#: The prefix of the call ids this library makes for calls the server sent without one.
+GENERATED_ID_PREFIX = "gemini_call_"
+
+_FINISH = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+}
+
+
+class GeminiEventParser(ParserCore):
+    """Turns the SSE ``data`` of a Gemini ``streamGenerateContent?alt=sse`` stream into events.
+
+    Args:
+        token_limit_set: Whether the request set ``maxOutputTokens``: then ``MAX_TOKENS`` ends
+            the stream normally (``length``), else it is
+            :class:`~trio_chatsse.ContextWindowExceeded`.
+    """
+
+    def __init__(self, *, token_limit_set: bool = False) -> None:
+        super().__init__()
+        self.token_limit_set = token_limit_set
+        self._response_id = ""
+        self._thinking: list[str] | None = None
+        self._signature: str | None = None
+        self._text: list[str] | None = None
+        self._parts: list[dict[str, object]] = []
+        self._thinking_index = self._text_index = -1
+        self._next_index = 0
+        self._calls = 0
+        self._finish: str | None = None
+        self._usage: TokenUsage | None = None
+
+    @property
+    def partial_text(self) -> str:
+        """The message's text so far, before its done item."""
+        return "".join(self._text or ())
+
+    def _on_payload(self, payload: dict[str, object], event: str) -> None:
+        error = payload.get("error")
+        if type(error) is dict:
+            self._fail(error_from_object(error))
+            return
+        response_id = nonempty_str(payload.get("responseId"))
+        if response_id:
+            self._response_id = response_id
+        usage = payload.get("usageMetadata")
+        if type(usage) is dict and "totalTokenCount" in usage:
+            self._usage = _usage(usage)
+        feedback = payload.get("promptFeedback")
+        if type(feedback) is dict and feedback.get("blockReason"):
+            self._finish = "content_filter"
+        candidates = payload.get("candidates")
+        if type(candidates) is not list or not candidates or type(candidates[0]) is not dict:
+            return
+        candidate = candidates[0]
+        content = candidate.get("content")
+        parts = content.get("parts") if type(content) is dict else None
+        for part in parts if type(parts) is list else ():
+            if type(part) is dict:
+                self._on_part(part)
+        finish = candidate.get("finishReason")
+        if type(finish) is str and finish:
+            self._on_finish(finish)
+
+    def _on_part(self, part: dict[str, object]) -> None:
+        signature = nonempty_str(part.get("thoughtSignature"))
+        text = part.get("text")
+        call = part.get("functionCall")
+        if type(text) is str and part.get("thought") is True:
+            self._on_thought(text, signature)
+        elif type(text) is str:
+            self._on_text(text, signature)
+        elif type(call) is dict:
+            self._on_call(call, signature)
+        else:
+            # A server-side tool's part (code execution, grounding...): sent back next turn.
+            logger.debug("keeping a %s part for the next turn", next(iter(part), "?"))
+            self._parts.append(part)
+
+    def _on_thought(self, text: str, signature: str | None) -> None:
+        if signature:
+            self._signature = signature
+            self._parts.append({"text": text, "thought": True, "thoughtSignature": signature})
+        if not text:
+            return
+        if self._thinking is None:
+            self._thinking, self._thinking_index = [], self._allocate()
+            self._out.append(OutputItemAdded(item=Reasoning(), output_index=self._thinking_index))
+        self._thinking.append(text)
+        self._out.append(ReasoningContentDelta(delta=text, output_index=self._thinking_index))
+
+    def _on_text(self, text: str, signature: str | None) -> None:
+        last = self._parts[-1] if self._parts else None
+        if last is not None and "text" in last and "thoughtSignature" not in last:
+            last["text"] = str(last["text"]) + text
+            if signature:
+                last["thoughtSignature"] = signature
+        else:
+            self._parts.append(
+                {"text": text, **({"thoughtSignature": signature} if signature else {})}
+            )
+        if not text:
+            return
+        if self._text is None:
+            self._text, self._text_index = [], self._allocate()
+            self._out.append(OutputItemAdded(item=Message(), output_index=self._text_index))
+        self._text.append(text)
+        self._out.append(OutputTextDelta(delta=text, output_index=self._text_index))
+
+    def _on_call(self, call: dict[str, object], signature: str | None) -> None:
+        name = call.get("name")
+        if type(name) is not str or not name:
+            return  # a call without a name is never passed on as one
+        self._calls += 1
+        self._parts.append(
+            {"functionCall": call, **({"thoughtSignature": signature} if signature else {})}
+        )
+        call_id = nonempty_str(call.get("id")) or f"{GENERATED_ID_PREFIX}{self._calls}"
+        fields: dict[str, object] = {}
+        if signature:
+            fields["extra_content"] = {"google": {"thought_signature": signature}}
+        item = FunctionCall(
+            call_id=call_id,
+            name=name,
+            arguments=json.dumps(call.get("args") or {}),
+            provider_fields=fields,
+        )
+        self._out.append(OutputItemDone(item=item, output_index=self._allocate()))
+
+    def _on_finish(self, finish: str) -> None:
+        if finish == "MALFORMED_FUNCTION_CALL":
+            self._fail(
+                ProviderError(
+                    "the model wrote a malformed function call (finishReason "
+                    "MALFORMED_FUNCTION_CALL)",
+                    code=finish,
+                )
+            )
+            return
+        if finish == "MAX_TOKENS":
+            overflow = length_without_limit(self.token_limit_set, "finishReason: MAX_TOKENS")
+            if overflow is not None:
+                self._fail(overflow)
+                return
+        self._finish = _FINISH.get(finish, finish.lower())
+
+    def _allocate(self) -> int:
+        index, self._next_index = self._next_index, self._next_index + 1
+        return index
+
+    def _on_done(self) -> list[Event]:
+        return []  # no [DONE] in this API; a body that sends one goes on to its end
+
+    def end(self) -> list[Event]:
+        """The end of the body is the end of the answer: the items done, then ``Completed``;
+        without any ``finishReason`` the stream was cut short."""
+        if self.state is not ParserState.STREAMING:
+            return []
+        if self._finish is None:
+            self._fail(StreamError("the stream ended before the model finished (no finishReason)"))
+            return []
+        out: list[Event] = []
+        if self._thinking is not None:
+            thought = Reasoning(
+                content=[ReasoningText(text="".join(self._thinking))], signature=self._signature
+            )
+            out.append(OutputItemDone(item=thought, output_index=self._thinking_index))
+        if self._parts:
+            index = self._text_index if self._text is not None else self._allocate()
+            content = [OutputText(text="".join(self._text))] if self._text is not None else []
+            fields = {"gemini_parts": self._parts}
+            message = Message(content=content, provider_fields=fields)
+            out.append(OutputItemDone(item=message, output_index=index))
+        finish = self._finish
+        if finish == "stop" and self._calls:
+            finish = "tool_calls"
+        out.append(
+            Completed(response_id=self._response_id, token_usage=self._usage, finish_reason=finish)
+        )
+        self.state = ParserState.COMPLETED
+        return out
+
+
+def _usage(usage: dict[str, object]) -> TokenUsage:
+    def count(key: str) -> int:
+        value = usage.get(key)
+        return value if type(value) is int else 0
+
+    thoughts = count("thoughtsTokenCount")
+    return TokenUsage(
+        input_tokens=count("promptTokenCount"),
+        cached_input_tokens=count("cachedContentTokenCount"),
+        output_tokens=count("candidatesTokenCount") + thoughts,
+        reasoning_output_tokens=thoughts,
+        total_tokens=count("totalTokenCount"),
+    )
