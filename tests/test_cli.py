@@ -484,7 +484,7 @@ async def get_weather(city: str) -> str:
 '''
 
 
-@pytest.mark.parametrize("api", ["chat", "responses", "messages", "ollama"])
+@pytest.mark.parametrize("api", ["chat", "responses", "messages", "ollama", "gemini"])
 async def test_chat_tool_runs_the_loop_with_the_users_function(
     chat_server: ChatServer, tmp_path: Path, api: str
 ) -> None:

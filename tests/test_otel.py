@@ -112,10 +112,16 @@ async def test_every_opener_is_traced(
 
     async with otel.telemetry.open_event_stream(chunks()) as given:
         await given.final()
+    contents = [{"role": "user", "parts": [{"text": "hi"}]}]
+    async with otel.telemetry.open_gemini_stream(http, model="g", contents=contents) as gemini:
+        await gemini.final()
+    async with otel.telemetry.open_ollama_stream(http, model="o", messages=MESSAGES) as ollama:
+        await ollama.final()
     spans = otel.spans.get_finished_spans()
-    assert [span.name for span in spans] == ["chat claude", "chat bg", "chat", "chat"]
+    names = ["chat claude", "chat bg", "chat", "chat", "chat g", "chat o"]
+    assert [span.name for span in spans] == names
     providers = [dict(span.attributes or {})["gen_ai.provider.name"] for span in spans]
-    assert providers == ["anthropic", "openai", "openai", "openai"]
+    assert providers == ["anthropic", "openai", "openai", "openai", "gcp.gemini", "ollama"]
     resumed_attributes = dict(spans[2].attributes or {})
     assert resumed_attributes["gen_ai.response.id"] == response_id
     with pytest.raises(TypeError, match="keyword only"):

@@ -344,6 +344,9 @@ async def run_tool_loop(
     """``chat --tool``: the request's body as the loop's options, its tools the functions.
     A call that needs approval is denied: the command line has no one to ask."""
     arguments: dict[str, Any] = {k: v for k, v in body.items() if k != "model"}
+    conversation = wire_api(options["api"]).conversation
+    if conversation not in ("input", "messages"):  # Gemini's contents: the loop's messages=
+        arguments["messages"] = arguments.pop(conversation)
     async with open_tool_loop(
         http, model=str(body["model"]), tools=tools, **arguments, **options
     ) as loop:

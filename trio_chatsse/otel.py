@@ -39,6 +39,8 @@ from ._event_stream import open_event_stream as _open_event_stream
 from ._http import open_chat_stream as _open_chat_stream
 from ._http import open_messages_stream as _open_messages_stream
 from ._http import open_responses_stream as _open_responses_stream
+from ._open_gemini import open_gemini_stream as _open_gemini_stream
+from ._open_ollama import open_ollama_stream as _open_ollama_stream
 from ._telemetry import ReadOutcome, StreamTelemetry
 
 if TYPE_CHECKING:
@@ -90,6 +92,7 @@ def _traced_entry(
 class GenAITelemetry:
     """Opens streams as every opener does (:func:`~trio_chatsse.open_chat_stream`,
     :func:`~trio_chatsse.open_responses_stream`, :func:`~trio_chatsse.open_messages_stream`,
+    :func:`~trio_chatsse.open_gemini_stream`, :func:`~trio_chatsse.open_ollama_stream`,
     :func:`~trio_chatsse.background.resume_responses_stream` and
     :func:`~trio_chatsse.open_event_stream`), each traced and measured.
 
@@ -140,6 +143,8 @@ class GenAITelemetry:
     open_chat_stream = _traced_entry(_open_chat_stream)
     open_responses_stream = _traced_entry(_open_responses_stream)
     open_messages_stream = _traced_entry(_open_messages_stream, "anthropic")
+    open_gemini_stream = _traced_entry(_open_gemini_stream, "gcp.gemini")
+    open_ollama_stream = _traced_entry(_open_ollama_stream, "ollama")
     resume_responses_stream = _traced_entry(_resume_responses_stream, positional=2)
     open_event_stream = _traced_entry(_open_event_stream)
 
