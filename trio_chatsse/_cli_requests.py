@@ -28,22 +28,30 @@ class UsageError(Exception):
     """A mistake in the command line; exit code 2."""
 
 
+def _import_named(spec: str, option: str, form: str) -> object:
+    """What ``MODULE:NAME`` names (importable from the current directory), or ``None`` when
+    the module has no such name.
+
+    Raises:
+        UsageError: The form is wrong, or the module does not import.
+    """
+    module_name, _, name = spec.partition(":")
+    if not module_name or not name:
+        raise UsageError(f"{option} takes {form}, not {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"{option}: cannot import {module_name!r}: {exc}") from None
+    return getattr(module, name, None)
+
+
 def load_output_type(spec: str) -> type[BaseModel]:
-    """The class ``--output-type MODULE:CLASS`` names (importable from the current directory).
+    """The class ``--output-type MODULE:CLASS`` names.
 
     Raises:
         UsageError: The form is wrong, the module does not import, or it has no such class.
     """
-    module_name, _, name = spec.partition(":")
-    if not module_name or not name:
-        raise UsageError(
-            f"--output-type takes MODULE:CLASS (as in myapp.models:Recipe), not {spec!r}"
-        )
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UsageError(f"--output-type: cannot import {module_name!r}: {exc}") from None
-    found = getattr(module, name, None)
+    found = _import_named(spec, "--output-type", "MODULE:CLASS (as in myapp.models:Recipe)")
     try:
         output_spec(found, strict=True)  # type: ignore[arg-type]  # checked here
     except (TypeError, ValueError) as exc:
@@ -52,24 +60,16 @@ def load_output_type(spec: str) -> type[BaseModel]:
 
 
 def load_tools_functions(specs: list[str]) -> list[object]:
-    """The functions ``--tool MODULE:FUNCTION`` names (importable from the current directory).
+    """The functions ``--tool MODULE:FUNCTION`` names.
 
     Raises:
         UsageError: The form is wrong, the module does not import, or it has no such function.
     """
     found: list[object] = []
     for spec in specs:
-        module_name, _, name = spec.partition(":")
-        if not module_name or not name:
-            raise UsageError(
-                f"--tool takes MODULE:FUNCTION (as in myapp.tools:search), not {spec!r}"
-            )
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise UsageError(f"--tool: cannot import {module_name!r}: {exc}") from None
-        function = getattr(module, name, None)
+        function = _import_named(spec, "--tool", "MODULE:FUNCTION (as in myapp.tools:search)")
         if not callable(function):
+            module_name, _, name = spec.partition(":")
             raise UsageError(f"--tool {spec}: {module_name} has no function {name!r}")
         found.append(function)
     return found
