@@ -15,7 +15,7 @@ import pytest
 import trio
 
 import trio_chatsse
-from trio_chatsse import Completed
+from trio_chatsse import Completed, ToolResult
 from trio_chatsse.sansio import EVENT_ADAPTER
 from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_server
 
@@ -55,6 +55,8 @@ async def test_demo_runs_offline() -> None:
     assert "No umbrella needed today." in out  # the Responses API scenario
     assert "partial: PartialDemoForecast(city='Paris', temp_c=None" in err  # structured output
     assert "validated: DemoForecast(city='Paris', temp_c=18" in err
+    assert "tool result weather (call_Oslo, 0.30 s): rain" in out  # the tool loop
+    assert "Sunny in Paris and Rome, rain in Oslo." in out
     assert "[reasoning] The user wants an umbrella tip" in err
 
 
@@ -306,9 +308,14 @@ async def test_demo_jsonl_reports_the_errors_it_shows() -> None:
     assert outputs == [
         {"type": "output", "output": {"city": "Paris", "temp_c": 18, "advice": "No umbrella."}}
     ]
+    results = [ToolResult.model_validate(r) for r in records if r["type"] == TOOL_RESULT]
+    assert sorted(r.output for r in results) == ["rain", "sunny", "sunny"]  # the tool loop's
     for record in records:
-        if record["type"] not in ("error", "output"):
+        if record["type"] not in ("error", "output", TOOL_RESULT):
             EVENT_ADAPTER.validate_python(record)
+
+
+TOOL_RESULT = "tool_loop.tool_result"
 
 
 async def test_chat_jsonl_ends_with_the_error_record(chat_server: ChatServer) -> None:
