@@ -38,7 +38,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     (
         "py:.*",
-        r"(trio|httpx|httpx2|pydantic|h11|typing|collections|contextlib|enum|argparse|opentelemetry)\..*",
+        r"(trio|httpx|httpx2|pydantic|h11|typing|collections|contextlib|enum|argparse|opentelemetry|pathlib)\..*",
     ),
     (
         "py:.*",

@@ -18,16 +18,22 @@ depend on, so it needs no extra package::
 
 from __future__ import annotations
 
+from ._cassette import load_cassette, record
 from ._ratelimit import RateLimitWindow
+from ._replay import CassetteServer, open_cassette_server
 from ._reply import Reply
 from ._script import ScriptedToolCall, sse_body
 from ._server import ChatServer, open_chat_server
 
 __all__ = [
+    "CassetteServer",
     "ChatServer",
     "RateLimitWindow",
     "Reply",
     "ScriptedToolCall",
+    "load_cassette",
+    "open_cassette_server",
     "open_chat_server",
+    "record",
     "sse_body",
 ]

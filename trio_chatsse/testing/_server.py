@@ -12,7 +12,6 @@ from collections import deque
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import final
 
 import h11
 import trio
@@ -44,7 +43,6 @@ def _default_reply(request: Mapping[str, object]) -> Reply:
     return Reply(text=f"You said: {prompt}" if prompt else "Hello from trio_chatsse's test server!")
 
 
-@final
 class ChatServer:
     """A running embedded server; made by :func:`open_chat_server`.
 

@@ -1,0 +1,158 @@
+"""Cassettes: a stream recorded through record() replays through open_cassette_server() to the
+same events, with the recorded chunk boundaries and pace, its cut, and no secret in the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from trio_chatsse import ChatSSEError, Event, StreamError
+from trio_chatsse.testing import (
+    Reply,
+    ScriptedToolCall,
+    load_cassette,
+    open_cassette_server,
+    open_chat_server,
+    record,
+)
+
+from .helpers import new_client, open_stream
+
+REPLY = Reply(
+    text="Hello there, recorded!",
+    reasoning="Think first.",
+    tool_calls=[ScriptedToolCall("get_weather", '{"city": "Oslo"}', call_id="call_1")],
+    pace=0.1,
+)
+
+
+async def stream_once(
+    base_url: str, library: str, api: str, path: Path | None = None, **options: Any
+) -> tuple[list[Event], ChatSSEError | None]:
+    """One stream of ``api`` (recorded to ``path`` when given): its events and its error."""
+    events: list[Event] = []
+    error: ChatSSEError | None = None
+    async with new_client(library, base_url=base_url, timeout=10) as real:
+        if path is None:
+            client = real
+            recording = None
+        else:
+            recording = record(real, path)
+            client = await recording.__aenter__()
+        try:
+            async with open_stream(client, api, **options) as stream:
+                async for event in stream:
+                    events.append(event)
+        except ChatSSEError as exc:
+            error = exc
+        finally:
+            if recording is not None:
+                await recording.__aexit__(None, None, None)  # noqa: ASYNC102  # writes, no wait
+    return events, error
+
+
+async def test_a_recorded_stream_replays_to_the_same_events_at_its_pace(
+    tmp_path: Path, api: str, http_library: str, autojump_clock: trio.testing.MockClock
+) -> None:
+    cassette = tmp_path / "stream.json"
+    async with open_chat_server(REPLY) as server:
+        started = trio.current_time()
+        recorded, _ = await stream_once(server.base_url, http_library, api, cassette)
+        took = trio.current_time() - started
+    chunks = load_cassette(cassette)[0]["response"]["chunks"]
+    assert len(chunks) > 3
+    for speed, expected in ((1.0, took), (10.0, took / 10)):
+        async with open_cassette_server(cassette, speed=speed) as server:
+            started = trio.current_time()
+            replay_path = tmp_path / f"replay-{speed}.json"
+            replayed, error = await stream_once(server.base_url, http_library, api, replay_path)
+            elapsed = trio.current_time() - started
+            assert server.misses == []
+        assert error is None
+        assert replayed == recorded
+        assert elapsed == pytest.approx(expected, rel=0.2)
+        # The same chunks, with the same boundaries.
+        again = load_cassette(replay_path)[0]["response"]["chunks"]
+        assert [c.get("text") for c in again] == [c.get("text") for c in chunks]
+
+
+async def test_a_cut_recording_replays_as_a_cut(tmp_path: Path, http_library: str) -> None:
+    cassette = tmp_path / "cut.json"
+    async with open_chat_server(Reply(text="The quick brown fox", disconnect_after=3)) as server:
+        recorded, error = await stream_once(
+            server.base_url, http_library, "chat", cassette, max_retries=0
+        )
+    assert isinstance(error, StreamError)
+    assert load_cassette(cassette)[0]["response"]["end"] == "cut"
+    async with open_cassette_server(cassette, speed=0) as server:
+        replayed, again = await stream_once(server.base_url, http_library, "chat", max_retries=0)
+    assert isinstance(again, StreamError)
+    assert replayed == recorded
+
+
+async def test_a_recording_cancelled_mid_stream_is_written_and_readable(
+    tmp_path: Path, http_library: str
+) -> None:
+    cassette = tmp_path / "cancelled.json"
+    async with open_chat_server(Reply(text="a slow answer", pace=0.2)) as server:
+        with trio.move_on_after(0.3):
+            await stream_once(server.base_url, http_library, "chat", cassette)
+    (exchange,) = load_cassette(cassette)
+    assert exchange["response"]["end"] in ("left", "cut")
+    assert exchange["response"]["chunks"]  # what came before the cancellation
+
+
+async def test_no_secret_given_to_the_client_reaches_the_file(
+    tmp_path: Path, http_library: str
+) -> None:
+    cassette = tmp_path / "secrets.json"
+    secrets = {
+        "Authorization": "Bearer sk-SECRET-1",
+        "x-api-key": "SECRET-2",
+        "x-goog-api-key": "SECRET-3",
+        "OpenAI-Organization": "org-SECRET-4",
+    }
+    async with open_chat_server(Reply(text="hi")) as server:
+        base = server.base_url
+        async with new_client(http_library, base_url=base, headers=secrets) as real:
+            async with record(real, cassette) as http:
+                response = await http.get("models?key=SECRET-5&limit=2")
+                assert response.status_code == 200
+                async with open_stream(http, "chat") as stream:
+                    await stream.final()
+    text = cassette.read_bytes()
+    assert b"SECRET" not in text
+    exchanges = load_cassette(cassette)
+    assert exchanges[0]["request"]["path"] == "/v1/models?key=REDACTED&limit=2"
+    assert exchanges[1]["request"]["headers"]["authorization"] == "REDACTED"
+
+
+async def test_a_miss_is_a_599_naming_the_closest_recording(
+    tmp_path: Path, http_library: str
+) -> None:
+    cassette = tmp_path / "one.json"
+    async with open_chat_server(Reply(text="hi")) as server:
+        await stream_once(server.base_url, http_library, "chat", cassette)
+    async with open_cassette_server(cassette, ignore=["user"]) as server:
+        async with new_client(http_library, base_url=server.base_url) as http:
+            async with open_stream(http, "chat", user="someone-else") as stream:
+                await stream.final()  # "user" is ignored: a match
+            with pytest.raises(ChatSSEError, match="closest is exchange 0: messages was"):
+                async with open_stream(
+                    http, "chat", extra_body={"messages": [{"role": "user", "content": "no"}]}
+                ):
+                    pass  # pragma: no cover
+    assert len(server.misses) == 1
+    assert "messages was" in server.misses[0][3]
+
+
+def test_the_file_is_readable_json_with_its_version(tmp_path: Path) -> None:
+    cassette = tmp_path / "bad.json"
+    cassette.write_text(json.dumps({"version": 99, "exchanges": []}))
+    with pytest.raises(ValueError, match="version 1"):
+        load_cassette(cassette)
