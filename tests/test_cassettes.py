@@ -4,6 +4,7 @@ same events, with the recorded chunk boundaries and pace, its cut, and no secret
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +157,51 @@ def test_the_file_is_readable_json_with_its_version(tmp_path: Path) -> None:
     cassette.write_text(json.dumps({"version": 99, "exchanges": []}))
     with pytest.raises(ValueError, match="version 1"):
         load_cassette(cassette)
+
+
+INNER = """
+import httpx
+from trio_chatsse import open_chat_stream
+from trio_chatsse.testing import Reply, open_chat_server
+
+
+async def test_weather(cassette):
+    async with open_chat_server(Reply(text="Sunny.")) as server:
+        async with httpx.AsyncClient(base_url=server.base_url) as real:
+            async with cassette(real) as http:
+                messages = [{"role": "user", "content": "hi"}]
+                async with open_chat_stream(http, model="m", messages=messages) as stream:
+                    await stream.final()
+        assert stream.text == "Sunny."
+        print("REAL REQUESTS", len(server.requests))
+"""
+
+
+async def test_the_pytest_plugin_records_then_replays_by_record_mode(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\ntrio_mode = true\n")
+    (tmp_path / "test_inner.py").write_text(INNER)
+
+    async def run(mode: str) -> tuple[int, str]:
+        command = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider"]
+        result = await trio.run_process(
+            [*command, f"--record-mode={mode}", "test_inner.py"],
+            cwd=tmp_path,
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
+        return result.returncode, result.stdout.decode() + result.stderr.decode()
+
+    status, out = await run("none")
+    assert status == 1
+    assert "record it once" in out
+    status, out = await run("once")
+    assert status == 0, out
+    assert "REAL REQUESTS 1" in out
+    assert (tmp_path / "cassettes" / "test_inner" / "test_weather.json").exists()
+    status, out = await run("none")
+    assert status == 0, out
+    assert "REAL REQUESTS 0" in out  # replayed: the real server never asked
+    status, out = await run("all")
+    assert status == 0, out
+    assert "REAL REQUESTS 1" in out

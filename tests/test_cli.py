@@ -528,3 +528,40 @@ async def test_chat_tool_mistakes_are_usage_errors(
     assert result.returncode == 2
     assert says in result.stderr.decode()
     assert chat_server.requests == []
+
+
+async def test_serve_replays_a_cassette(tmp_path: Path, chat_server: ChatServer) -> None:
+    import httpx
+
+    from trio_chatsse import open_chat_stream
+    from trio_chatsse.testing import record
+
+    hello = [{"role": "user", "content": "hi"}]
+    cassette = tmp_path / "hello.json"
+    chat_server.push(Reply(text="Recorded hello!"))
+    async with httpx.AsyncClient(base_url=chat_server.base_url) as real:
+        async with record(real, cassette) as http:
+            async with open_chat_stream(http, model="trio-chatsse-test", messages=hello) as stream:
+                await stream.final()
+    command = [sys.executable, "-m", "trio_chatsse", "serve", "--port", "0", "--cassette"]
+    async with trio.open_nursery() as nursery:
+        process = await nursery.start(
+            functools.partial(
+                trio.run_process, [*command, str(cassette)], stdout=subprocess.PIPE, check=False
+            )
+        )
+        try:
+            assert process.stdout is not None
+            with trio.fail_after(TIMEOUT):
+                first = b""
+                while b"\n" not in first:
+                    first += await process.stdout.receive_some(4096)
+            base_url = first.split(b"\n")[0].split()[-1].decode()
+            result = await run_cli(
+                "chat", "hi", "--base-url", base_url, "--model", "trio-chatsse-test"
+            )
+        finally:
+            process.terminate()
+    assert result.stdout.decode() == "Recorded hello!\n"
+    missing = await run_cli("serve", "--cassette", str(tmp_path / "none.json"))
+    assert missing.returncode == 2

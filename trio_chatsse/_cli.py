@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -33,7 +34,7 @@ from ._errors import ChatSSEError
 from ._open import open_body_stream
 from ._request import Background
 from ._tool_loop import ToolApprovalRequest, open_tool_loop
-from .testing import Reply, open_chat_server
+from .testing import Reply, open_cassette_server, open_chat_server
 
 if TYPE_CHECKING:
     from ._chat_stream import ChatStream
@@ -98,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="the address (default 127.0.0.1)")
     serve.add_argument(
         "--port", type=_count(0), default=8000, help="the port (default 8000; 0: any free one)"
+    )
+    serve.add_argument(
+        "--cassette",
+        type=Path,
+        help="serve a recording (trio_chatsse.testing.record's file) instead of scripted "
+        "replies, at its recorded pace, so a front end can run against a real stream",
     )
     serve.add_argument(
         "--replies",
@@ -245,6 +252,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             trio.run(run_demo, printer, new_client)
         elif args.command == "serve":
+            if args.cassette is not None:
+                if args.replies or not args.cassette.is_file():
+                    raise UsageError(f"--cassette {args.cassette}: no such file (or --replies too)")
+                trio.run(run_cassette_server, args.host, args.port, args.cassette)
+                return EXIT_OK
             replies = load_replies(args.replies) if args.replies else []
             trio.run(run_server, args.host, args.port, replies)
         elif args.command == "batch":
@@ -353,6 +365,13 @@ async def run_tool_loop(
             printer.event(event)
             if isinstance(event, ToolApprovalRequest):
                 loop.deny(event.call_id, "no approval from the command line")
+
+
+async def run_cassette_server(host: str, port: int, cassette: Path) -> None:
+    """``serve --cassette``: replay a recording until interrupted."""
+    async with open_cassette_server(cassette, host=host, port=port) as server:
+        print(f"# trio-chatsse replaying {cassette} at {server.base_url}", flush=True)
+        await trio.sleep_forever()
 
 
 async def run_server(host: str, port: int, replies: list[Reply]) -> None:
