@@ -42,7 +42,7 @@ nitpick_ignore_regex = [
     ),
     (
         "py:.*",
-        r"(Event|Item|ToolCallsOnStop|ReasoningPolicy|ReplySource|_AnyEvent|Mapping|Sequence|Callable|HTTPResponse|HTTPClient|AsyncClient|JsonValue|OutputT|BaseModel)",
+        r"(Event|Item|ToolCallsOnStop|ReasoningPolicy|ReplySource|_AnyEvent|Mapping|Sequence|Callable|HTTPResponse|HTTPClient|AsyncClient|StreamKwargs|Unpack|JsonValue|OutputT|BaseModel)",
     ),
     ("py:.*", r"(AsyncIterable|AsyncIterator|AsyncGenerator|Literal|TextIO|Protocol)"),
     ("py:.*", r"(AbstractAsyncContextManager|NoReturn|trace\..*|metrics\..*)"),

@@ -204,7 +204,7 @@ async def test_a_whole_answer_reads_as_the_same_events(
 ) -> None:
     chat_server.push(Reply(text="whole answer", reasoning="hm"))
     async with open_ollama_stream(
-        http, model="m", messages=[{"role": "user", "content": "hi"}], stream=False
+        http, model="m", messages=[{"role": "user", "content": "hi"}], extra_body={"stream": False}
     ) as stream:
         await stream.final()
     assert stream.text == "whole answer"

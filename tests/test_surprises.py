@@ -230,3 +230,24 @@ def test_a_tokens_logprob_is_always_a_float() -> None:
     # A logged line reads back (NaN is written as null).
     line = read[1].model_dump_json()
     assert math.isnan(TokenLogprob.model_validate_json(line).logprob)
+
+
+@pytest.mark.parametrize(
+    ("api", "typo", "meant"),
+    [
+        ("ollama", "idle_timout", "idle_timeout"),
+        ("ollama", "keep_alve", "keep_alive"),
+        ("gemini", "max_retry", "max_retries"),
+        ("gemini", "safety_setting", "safety_settings"),
+    ],
+)
+async def test_the_native_openers_name_the_option_meant_too(
+    api: str, typo: str, meant: str, chat_server: ChatServer, http: HTTPClient
+) -> None:
+    fields: dict[str, Any] = (
+        {"contents": []} if api == "gemini" else {"messages": [{"role": "user", "content": "x"}]}
+    )
+    with pytest.raises(TypeError, match=f"{typo!r}: did you mean {meant!r}"):
+        async with OPENERS[api](http, model="m", **{typo: 1}, **fields):
+            pass  # pragma: no cover
+    assert chat_server.requests == []

@@ -206,7 +206,10 @@ def _gemini_format(name: str, schema: dict[str, object], strict: bool) -> dict[s
 
 
 def _gemini_parser(options: ParserOptions) -> EventParser:
-    return GeminiEventParser(token_limit_set=options.token_limit_set)
+    return GeminiEventParser(
+        token_limit_set=options.token_limit_set,
+        stream_tool_arguments=options.stream_tool_arguments,
+    )
 
 
 def _gemini_turn(items: list[Item], policy: ReasoningPolicy, name: str | None) -> dict[str, object]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import logging
 import os
 import sys
@@ -32,6 +33,7 @@ from ._cli_requests import (
 )
 from ._errors import ChatSSEError
 from ._open import open_body_stream
+from ._openers import OPENERS
 from ._request import Background
 from ._tool_loop import ToolApprovalRequest, open_tool_loop
 from .testing import Reply, open_cassette_server, open_chat_server
@@ -354,10 +356,18 @@ async def run_tool_loop(
 ) -> None:
     """``chat --tool``: the request's body as the loop's options, its tools the functions.
     A call that needs approval is denied: the command line has no one to ask."""
-    arguments: dict[str, Any] = {k: v for k, v in body.items() if k != "model"}
-    conversation = wire_api(options["api"]).conversation
-    if conversation not in ("input", "messages"):  # Gemini's contents: the loop's messages=
-        arguments["messages"] = arguments.pop(conversation)
+    api = wire_api(options["api"])
+    fields: dict[str, Any] = {k: v for k, v in body.items() if k != "model"}
+    conversation = fields.pop(api.conversation)
+    arguments = {"input" if api.conversation == "input" else "messages": conversation}
+    # The opener's own parameters as keywords; the rest as request fields (extra_body where
+    # the opener takes no free-form ones).
+    parameters = inspect.signature(OPENERS[api.name]).parameters
+    free = any(p.kind is p.VAR_KEYWORD and p.name == "params" for p in parameters.values())
+    arguments |= {k: v for k, v in fields.items() if free or k in parameters}
+    extra = {k: v for k, v in fields.items() if k not in arguments}
+    if extra:
+        arguments["extra_body"] = extra
     async with open_tool_loop(
         http, model=str(body["model"]), tools=tools, **arguments, **options
     ) as loop:

@@ -59,6 +59,7 @@ from ._models import (
 )
 from ._parsers import ParserCore, ParserState
 from ._response_items import nonempty_str
+from ._tool_calls import live_call_events
 from ._wire import error_from_object, length_without_limit
 
 __all__ = ["GENERATED_ID_PREFIX", "GeminiEventParser"]
@@ -87,11 +88,16 @@ class GeminiEventParser(ParserCore):
         token_limit_set: Whether the request set ``maxOutputTokens``: then ``MAX_TOKENS`` ends
             the stream normally (``length``), else it is
             :class:`~trio_chatsse.ContextWindowExceeded`.
+        stream_tool_arguments: Also give each call's added event, its arguments as one delta
+            and arguments-done, before its done item.
     """
 
-    def __init__(self, *, token_limit_set: bool = False) -> None:
+    def __init__(
+        self, *, token_limit_set: bool = False, stream_tool_arguments: bool = False
+    ) -> None:
         super().__init__()
         self.token_limit_set = token_limit_set
+        self.stream_tool_arguments = stream_tool_arguments
         self._response_id = ""
         self._thinking: list[str] | None = None
         self._signature: str | None = None
@@ -198,7 +204,10 @@ class GeminiEventParser(ParserCore):
             arguments=json.dumps(call.get("args") or {}),
             provider_fields=fields,
         )
-        self._out.append(OutputItemDone(item=item, output_index=self._allocate()))
+        index = self._allocate()
+        if self.stream_tool_arguments:
+            self._out += live_call_events(item, index)
+        self._out.append(OutputItemDone(item=item, output_index=index))
 
     def _on_finish(self, finish: str) -> None:
         if finish == "MALFORMED_FUNCTION_CALL":

@@ -42,8 +42,6 @@ from ._models import (
     Completed,
     Event,
     FunctionCall,
-    FunctionCallArgumentsDelta,
-    FunctionCallArgumentsDone,
     Message,
     OutputItemAdded,
     OutputItemDone,
@@ -55,6 +53,7 @@ from ._models import (
     TokenUsage,
 )
 from ._parsers import ParserCore, ParserState
+from ._tool_calls import live_call_events
 from ._wire import error_from_object
 
 __all__ = ["OllamaChatParser"]
@@ -145,18 +144,7 @@ class OllamaChatParser(ParserCore):
         )
         index = self._allocate()
         if self.stream_tool_arguments:
-            self._out.append(
-                OutputItemAdded(item=item.model_copy(update={"arguments": ""}), output_index=index)
-            )
-            call_id = item.call_id
-            self._out.append(
-                FunctionCallArgumentsDelta(delta=text, output_index=index, call_id=call_id)
-            )
-            self._out.append(
-                FunctionCallArgumentsDone(
-                    arguments=text, name=name, output_index=index, call_id=call_id
-                )
-            )
+            self._out += live_call_events(item, index)
         self._out.append(OutputItemDone(item=item, output_index=index))
 
     def _allocate(self) -> int:

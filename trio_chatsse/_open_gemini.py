@@ -8,20 +8,19 @@ registry's ``gemini`` entry; the model goes in the path.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+from typing_extensions import Unpack
+
 from ._apis import ParserOptions, wire_api
 from ._arguments import message_list
 from ._chat_stream import ChatStream
-from ._http import check_opener_keywords
-from ._limiter import Limiter
 from ._open import open_stream, output_fields, request_body
-from ._options import StreamOptions
-from ._sse import DEFAULT_MAX_EVENT_SIZE
+from ._options import StreamKwargs, stream_options
 from ._structured import OutputT
-from ._telemetry import StreamTelemetry
 
 if TYPE_CHECKING:
     from ._clients import AsyncClient
@@ -40,17 +39,12 @@ async def open_gemini_stream(
     tool_choice: str | Mapping[str, object] | None = None,
     tool_config: Mapping[str, object] | None = None,
     generation_config: Mapping[str, object] | None = None,
-    idle_timeout: float = 300.0,
-    first_byte_timeout: float | None = None,
-    max_retries: int = 2,
+    safety_settings: Sequence[Mapping[str, object]] | None = None,
+    stream_tool_arguments: bool = False,
     extra_body: Mapping[str, object] | None = None,
-    headers: Mapping[str, str] | None = None,
-    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
-    telemetry: StreamTelemetry | None = None,
-    limiter: Limiter | None = None,
     output_type: type[OutputT] | None = None,
     output_strict: bool = True,
-    **params: object,
+    **settings: Unpack[StreamKwargs],
 ) -> AsyncGenerator[ChatStream[OutputT], None]:
     """Stream one Gemini answer (the native API) as the same typed events.
 
@@ -85,20 +79,20 @@ async def open_gemini_stream(
         tool_choice: ``"auto"``, ``"none"``, ``"required"``, a tool's name, or any API's
             ``tool_choice`` object: sent as ``toolConfig.functionCallingConfig``.
         tool_config: The ``toolConfig`` as Gemini takes it (instead of ``tool_choice``).
+        safety_settings: The ``safetySettings`` (a category and a threshold each).
+        stream_tool_arguments: Also give each call's added event, its arguments as one delta
+            and arguments-done (Gemini sends each call whole).
         generation_config: The ``generationConfig`` (``maxOutputTokens``,
             ``thinkingConfig``, ``temperature``...); ``output_type`` adds its schema to it.
-        idle_timeout: As for :func:`~trio_chatsse.open_chat_stream`.
-        first_byte_timeout: As for :func:`~trio_chatsse.open_chat_stream`.
-        max_retries: As for :func:`~trio_chatsse.open_chat_stream`.
         extra_body: More JSON fields for the request body; they win over everything else.
-        headers: More headers for this request.
-        max_event_size: The largest line or event accepted, in bytes.
-        telemetry: Called once per read of the body.
-        limiter: As for :func:`~trio_chatsse.open_chat_stream`.
         output_type: A pydantic model class the answer must be JSON of: sent as
             ``generationConfig.responseMimeType`` and ``responseJsonSchema``.
         output_strict: As for :func:`~trio_chatsse.open_chat_stream`.
-        **params: More request fields (``safetySettings``, ``cachedContent``...).
+        **settings: The options every opener takes (the API reference's "Streaming":
+            ``idle_timeout``, ``first_byte_timeout``, ``max_retries``, ``headers``,
+            ``max_event_size``, ``telemetry``, ``limiter``), as for
+            :func:`~trio_chatsse.open_chat_stream`. Other request fields go in
+            ``extra_body``.
 
     Yields:
         The :class:`~trio_chatsse.ChatStream` to iterate.
@@ -119,7 +113,6 @@ async def open_gemini_stream(
             else dict(system_instruction)
         )
     api = wire_api("gemini")
-    check_opener_keywords(open_gemini_stream, api, params)
     output = output_fields(api, output_type, output_strict)
     config = dict(generation_config or {})
     if output is not None:  # the schema joins the caller's generationConfig
@@ -128,6 +121,8 @@ async def open_gemini_stream(
         output = (output[0], {})
     if config:
         body["generationConfig"] = config
+    if safety_settings is not None:
+        body["safetySettings"] = [dict(setting) for setting in safety_settings]
     if tool_config is not None:
         if tool_choice is not None:
             raise TypeError("pass tool_choice= or tool_config=, not both: both set toolConfig")
@@ -138,16 +133,17 @@ async def open_gemini_stream(
         tools=tools,
         tool_choice=tool_choice,
         extra={},
-        params=params,
+        params={},
         extra_body=extra_body,
         output=output,
     )
-    if api.token_limit_set(body) or "maxOutputTokens" in config:
-        parser_options = ParserOptions(token_limit_set=True)
-    else:
-        parser_options = ParserOptions()
-    settings = StreamOptions(
-        idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry, limiter
+    parser_options = ParserOptions(
+        token_limit_set="maxOutputTokens" in config, stream_tool_arguments=stream_tool_arguments
     )
-    async with open_stream(client, api, body, parser_options, settings, output) as stream:
+    checked = stream_options(f"open_{api.name}_stream", settings, _OWN)
+    async with open_stream(client, api, body, parser_options, checked, output) as stream:
         yield stream
+
+
+#: The opener's own parameters, for naming the one meant by a misspelt keyword.
+_OWN = tuple(inspect.signature(open_gemini_stream).parameters)

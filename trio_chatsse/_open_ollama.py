@@ -8,20 +8,19 @@ framing, the parser, the tool shape, the next turn.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+from typing_extensions import Unpack
+
 from ._apis import ParserOptions, wire_api
 from ._arguments import message_list
 from ._chat_stream import ChatStream
-from ._http import check_opener_keywords
-from ._limiter import Limiter
 from ._open import open_stream, output_fields, request_body
-from ._options import StreamOptions
-from ._sse import DEFAULT_MAX_EVENT_SIZE
+from ._options import StreamKwargs, stream_options
 from ._structured import OutputT
-from ._telemetry import StreamTelemetry
 
 if TYPE_CHECKING:
     from ._clients import AsyncClient
@@ -40,18 +39,11 @@ async def open_ollama_stream(
     options: Mapping[str, object] | None = None,
     format: str | Mapping[str, object] | None = None,  # the API's own name
     keep_alive: str | float | None = None,
-    idle_timeout: float = 300.0,
-    first_byte_timeout: float | None = None,
-    max_retries: int = 2,
     stream_tool_arguments: bool = False,
     extra_body: Mapping[str, object] | None = None,
-    headers: Mapping[str, str] | None = None,
-    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
-    telemetry: StreamTelemetry | None = None,
-    limiter: Limiter | None = None,
     output_type: type[OutputT] | None = None,
     output_strict: bool = True,
-    **params: object,
+    **settings: Unpack[StreamKwargs],
 ) -> AsyncGenerator[ChatStream[OutputT], None]:
     """Stream one answer of Ollama's native chat API as the same typed events.
 
@@ -85,21 +77,17 @@ async def open_ollama_stream(
         options: The model options (``num_ctx``, ``num_predict``, ``temperature``...).
         format: ``"json"`` or a JSON schema for the answer; ``output_type`` sets it for you.
         keep_alive: How long the model stays loaded after the request (``"5m"``, seconds).
-        idle_timeout: As for :func:`~trio_chatsse.open_chat_stream`.
-        first_byte_timeout: As for :func:`~trio_chatsse.open_chat_stream` (a model that is
-            loading may take a while).
-        max_retries: As for :func:`~trio_chatsse.open_chat_stream`.
         stream_tool_arguments: Also give each call's added event, arguments and
             arguments-done (Ollama sends each call whole, in one line).
         extra_body: More JSON fields for the request body; they win over everything else.
-        headers: More headers for this request.
-        max_event_size: The longest NDJSON line accepted, in bytes.
-        telemetry: Called once per read of the body.
-        limiter: As for :func:`~trio_chatsse.open_chat_stream`.
         output_type: A pydantic model class the answer must be JSON of: its schema is sent as
             ``format``.
         output_strict: As for :func:`~trio_chatsse.open_chat_stream`.
-        **params: More request fields.
+        **settings: The options every opener takes (the API reference's "Streaming":
+            ``idle_timeout``, ``first_byte_timeout``, ``max_retries``, ``headers``,
+            ``max_event_size``, ``telemetry``, ``limiter``), as for
+            :func:`~trio_chatsse.open_chat_stream`. Other request fields go in
+            ``extra_body``.
 
     Yields:
         The :class:`~trio_chatsse.ChatStream` to iterate.
@@ -119,7 +107,6 @@ async def open_ollama_stream(
     if keep_alive is not None:
         body["keep_alive"] = keep_alive
     api = wire_api("ollama")
-    check_opener_keywords(open_ollama_stream, api, params)
     output = output_fields(api, output_type, output_strict)
     body = request_body(
         api,
@@ -127,13 +114,15 @@ async def open_ollama_stream(
         tools=tools,
         tool_choice=None,
         extra={},
-        params=params,
+        params={},
         extra_body=extra_body,
         output=output,
     )
-    settings = StreamOptions(
-        idle_timeout, first_byte_timeout, max_retries, headers, max_event_size, telemetry, limiter
-    )
+    checked = stream_options(f"open_{api.name}_stream", settings, _OWN)
     parser_options = ParserOptions(stream_tool_arguments=stream_tool_arguments)
-    async with open_stream(client, api, body, parser_options, settings, output) as stream:
+    async with open_stream(client, api, body, parser_options, checked, output) as stream:
         yield stream
+
+
+#: The opener's own parameters, for naming the one meant by a misspelt keyword.
+_OWN = tuple(inspect.signature(open_ollama_stream).parameters)

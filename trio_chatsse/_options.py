@@ -6,9 +6,10 @@ to the request as one :class:`StreamOptions`; the API reference documents them o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, TypedDict
 
 from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._timeouts import check_stream_args
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from ._limiter import Limiter
     from ._telemetry import StreamTelemetry
 
-__all__ = ["StreamOptions"]
+__all__ = ["StreamKwargs", "StreamOptions", "stream_options"]
 
 
 @dataclass(frozen=True)
@@ -65,3 +66,35 @@ def _check_type(
 ) -> None:
     if isinstance(value, bool) or not isinstance(value, kind):
         raise TypeError(f"{name} must be {what}, not {type(value).__name__} {value!r:.40}")
+
+
+class StreamKwargs(TypedDict, total=False):
+    """The shared options as keywords (``**options: Unpack[StreamKwargs]``), for the openers
+    whose API has no free-form request fields to take through ``**params`` (Gemini's, Ollama's):
+    one typed signature instead of a copy per opener. Each is :class:`StreamOptions`'s."""
+
+    idle_timeout: float
+    first_byte_timeout: float | None
+    max_retries: int
+    headers: Mapping[str, str] | None
+    max_event_size: int
+    telemetry: StreamTelemetry | None
+    limiter: Limiter | None
+
+
+def stream_options(
+    opener: str, options: Mapping[str, object], explicit: Iterable[str]
+) -> StreamOptions:
+    """``options`` as :class:`StreamOptions`; a keyword that is none of them is a
+    :class:`TypeError` naming the one meant when it is a near miss of it or of ``explicit``
+    (the opener's other parameters)."""
+    known = [field.name for field in fields(StreamOptions)]
+    for key in options:
+        if key not in known:
+            close = difflib.get_close_matches(key, [*known, *explicit], n=1, cutoff=0.8)
+            hint = f": did you mean {close[0]!r}?" if close else ""
+            raise TypeError(
+                f"{opener}() got an unexpected keyword argument {key!r}{hint} (a request "
+                "field goes in extra_body=)"
+            )
+    return StreamOptions(**options)  # type: ignore[arg-type]  # checked by their types inside

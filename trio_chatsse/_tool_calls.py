@@ -43,7 +43,7 @@ from ._models import (
 )
 from ._wire import arguments_are_whole
 
-__all__ = ["ToolCallAssembler", "ToolCallsOnStop"]
+__all__ = ["ToolCallAssembler", "ToolCallsOnStop", "live_call_events"]
 
 logger = logging.getLogger(__name__)
 
@@ -233,3 +233,16 @@ class ToolCallAssembler:
         for key, value in fragment.items():
             if key not in _FRAGMENT_KEYS and value is not None:
                 call.provider_fields[key] = value  # type: ignore[assignment]  # parsed JSON
+
+
+def live_call_events(call: FunctionCall, index: int) -> list[Event]:
+    """The live events of a call that came whole (Gemini, Ollama): its added event, its
+    arguments as one delta, and arguments-done, before its done item."""
+    added = OutputItemAdded(item=call.model_copy(update={"arguments": ""}), output_index=index)
+    return [
+        added,
+        FunctionCallArgumentsDelta(delta=call.arguments, output_index=index, call_id=call.call_id),
+        FunctionCallArgumentsDone(
+            arguments=call.arguments, name=call.name, output_index=index, call_id=call.call_id
+        ),
+    ]
