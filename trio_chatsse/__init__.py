@@ -5,8 +5,8 @@ What a stream needs is imported from here, in the sections of the API reference
 (``docs/api.rst``). The rest is in public submodules, as trio keeps ``trio.lowlevel`` and
 ``trio.testing``: :mod:`trio_chatsse.sansio` (the pure layers), :mod:`trio_chatsse.parts`
 (the items' parts), :mod:`trio_chatsse.structured`, :mod:`trio_chatsse.background`,
-:mod:`trio_chatsse.batch`, :mod:`trio_chatsse.telemetry`, :mod:`trio_chatsse.otel` and
-:mod:`trio_chatsse.testing`. The ``_modules`` are private.
+:mod:`trio_chatsse.batch`, :mod:`trio_chatsse.limits`, :mod:`trio_chatsse.telemetry`,
+:mod:`trio_chatsse.otel` and :mod:`trio_chatsse.testing`. The ``_modules`` are private.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ from ._errors import (
 # The public submodules, importable as attributes after ``import trio_chatsse``.
 from . import background as background
 from . import batch as batch
+from . import limits as limits
 from . import parts as parts
 from . import sansio as sansio
 from . import structured as structured

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import importlib
 import json
 import sys
@@ -48,6 +49,40 @@ def add_batch_command(
     batch.add_argument("--rpm", type=count(1), help="requests per minute at most")
     batch.add_argument("--tpm", type=count(1), help="tokens per minute at most (estimated)")
     batch.add_argument("--max-retries", type=count(0), default=2, help="retries per request (2)")
+    shared = batch.add_argument_group(
+        "many processes",
+        "Several batch processes or machines behind one key: share the limits in Redis, and "
+        "split one input file between them.",
+    )
+    shared.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share --rpm, --tpm and what the server's headers say with every batch given "
+        "the same --redis and --key (--concurrency stays each one's; needs the redis extra)",
+    )
+    shared.add_argument("--key", help="the shared limits' name in Redis")
+    shared.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="run only the K-th of N parts of the input (by custom_id; 1/4 ... 4/4), "
+        "each part with its own -o",
+    )
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """``K/N`` with ``1 <= K <= N``."""
+    k, slash, n = text.partition("/")
+    if slash and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n):
+        return int(k), int(n)
+    raise argparse.ArgumentTypeError(f"{text!r} is not K/N with 1 <= K <= N (as in 2/4)")
+
+
+def shard_of(custom_id: str, shards: int) -> int:
+    """Which of ``shards`` parts (1 to ``shards``) a custom_id belongs to: a stable hash, so
+    every process and every rerun agrees."""
+    digest = hashlib.blake2b(custom_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % shards + 1
 
 
 def done_custom_ids(path: Path) -> set[str]:
@@ -90,8 +125,8 @@ class _Input:
     that cannot be sent (not JSON, no custom_id) becomes an error result here, with its line
     number; the others remember theirs for their error results."""
 
-    def __init__(self, path: Path, done: set[str]) -> None:
-        self.path, self.done = path, done
+    def __init__(self, path: Path, done: set[str], shard: tuple[int, int] | None = None) -> None:
+        self.path, self.done, self.shard = path, done, shard
         self.seen: set[str] = set()
         self.skipped = self.duplicates = 0
         #: Error results of lines that were not sent, not written yet.
@@ -102,7 +137,7 @@ class _Input:
     def lines(self) -> Iterator[object]:
         with self.path.open(encoding="utf-8") as file:
             for number, text in enumerate(file, 1):
-                if not text.strip():
+                if not text.strip() or not self.is_mine(number, text):
                     continue
                 if _line_key(number) in self.done:
                     self.skipped += 1
@@ -125,6 +160,20 @@ class _Input:
                 self.seen.add(custom_id)
                 self.line_of[custom_id] = number
                 yield line
+
+    def is_mine(self, number: int, text: str) -> bool:
+        """Whether the line is this shard's: by its custom_id, or by its number when it has
+        none (its error line is then written by exactly one shard)."""
+        if self.shard is None:
+            return True
+        k, n = self.shard
+        try:
+            custom_id = json.loads(text).get("custom_id")
+        except (ValueError, AttributeError):
+            custom_id = None
+        if isinstance(custom_id, str) and custom_id:
+            return shard_of(custom_id, n) == k
+        return number % n == k - 1
 
     def _invalid(self, number: int, custom_id: str | None, why: str) -> None:
         error = {"code": "invalid_request", "message": f"input line {number}: {why}"}
@@ -192,6 +241,8 @@ def check_batch_args(args: argparse.Namespace) -> None:
     """
     if not args.base_url:
         raise ValueError("no base URL: pass --base-url or set OPENAI_BASE_URL")
+    if (args.redis is None) != (args.key is None):
+        raise ValueError("--redis and --key go together: the Redis, and the limits' name in it")
     if not args.input.is_file():
         raise ValueError(f"no input file {str(args.input)!r}")
     folder = args.output.parent
@@ -203,17 +254,27 @@ async def run_batch_command(args: argparse.Namespace, new_client: Callable[..., 
     """Run the batch; write the output lines as they come, and a summary on standard error.
     Return how many lines failed."""
     done = done_custom_ids(args.output)
-    todo = _Input(args.input, done)
-    total = sum(1 for text in args.input.open(encoding="utf-8") if text.strip()) - len(done)
+    todo = _Input(args.input, done, args.shard)
+    with args.input.open(encoding="utf-8") as file:
+        lines = enumerate(file, 1)
+        total = sum(1 for n, text in lines if text.strip() and todo.is_mine(n, text)) - len(done)
     progress = _Progress(max(total, 0), sys.stderr)
     key = args.api_key
     headers = {"Authorization": f"Bearer {key}", "x-api-key": key} if key else {}
     limiter = Limiter(
-        max_concurrent=args.concurrency, requests_per_minute=args.rpm, tokens_per_minute=args.tpm
+        # Shared, the limits are the key's: --rpm and --tpm for all, --concurrency each.
+        max_concurrent=args.concurrency if args.redis is None else None,
+        requests_per_minute=args.rpm,
+        tokens_per_minute=args.tpm,
+        redis=args.redis,
+        key=args.key,
     )
     number = len(done)
     try:
-        async with new_client(base_url=args.base_url, headers=headers, timeout=30) as http:
+        async with (
+            limiter,
+            new_client(base_url=args.base_url, headers=headers, timeout=30) as http,
+        ):
             with args.output.open("ab") as out:
                 async with open_batch(
                     http,

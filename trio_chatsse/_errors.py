@@ -25,6 +25,7 @@ __all__ = [
     "HTTPRateLimitError",
     "HTTPStatusError",
     "IdleTimeoutError",
+    "LimiterUnavailableError",
     "OutputRefusedError",
     "OutputValidationError",
     "ProviderError",
@@ -275,6 +276,13 @@ class EventTooLargeError(StreamError):
     def __init__(self, message: str, *, limit: int) -> None:
         super().__init__(message)
         self.limit = limit
+
+
+class LimiterUnavailableError(ChatSSEError):
+    """A :class:`~trio_chatsse.Limiter` shared in Redis could not reach Redis (in time), so
+    the request was not sent: without the shared state, its limits could not be kept. Raised
+    before anything is sent, as the ``async with`` of the stream's opener; give the limiter
+    ``when_unreachable="local"`` to go on under each process's own limits instead."""
 
 
 class IdleTimeoutError(ChatSSEError):

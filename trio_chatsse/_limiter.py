@@ -7,6 +7,10 @@ request's estimated tokens; the usage that comes back corrects the estimate. Eve
 headers teach the limiter what the server has left (``_ratelimits.py`` reads them), and a 429 or
 503 with ``Retry-After`` holds every stream that shares it until then, instead of each one
 retrying into the limit on its own.
+
+A limiter given ``redis=`` keeps the same state in Redis (``_shared_limits.py``), so that every
+process naming the same ``key`` shares it: the head of each process's own line asks Redis for
+the turn, and the answers' headers teach every process at once.
 """
 
 from __future__ import annotations
@@ -16,23 +20,28 @@ import math
 import time
 from collections import deque
 from collections.abc import Mapping
-from typing import final
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal, Self, final
 
 import trio
 
-from ._ratelimits import Window, read_rate_limits
+from ._errors import LimiterUnavailableError
+from ._ratelimits import (
+    RESET_MARGIN,
+    SAME_WINDOW,
+    UNKNOWN_RESET,
+    Window,
+    read_rate_limits,
+)
+
+if TYPE_CHECKING:
+    from ._shared_limits import Grant, SharedLimits
 
 __all__ = ["PROMPT_FIELDS", "Limiter", "Permit", "estimate_tokens"]
 
 logger = logging.getLogger(__name__)
 
-#: How long a window lasts when a server reports what remains but not when it resets (Azure).
-UNKNOWN_RESET = 60.0
-#: Seconds added to a reported reset: servers round it (``7.66s``), and a request that
-#: arrives a moment early is refused.
-RESET_MARGIN = 0.05
-#: Two reported resets this close are the same window's (the server rounds them).
-SAME_WINDOW = 0.5
 #: The body fields that hold the prompt, per API; their JSON is what the tokens are counted in.
 PROMPT_FIELDS = ("messages", "input", "instructions", "system", "tools")
 _OUTPUT_LIMITS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
@@ -115,12 +124,20 @@ class _Budget:
 class Permit:
     """One request's turn: held from its start until its stream ends."""
 
-    __slots__ = ("estimate", "requests_taken", "tokens_taken", "waited")
+    __slots__ = ("estimate", "grant", "requests_taken", "tokens_taken", "waited")
 
-    def __init__(self, estimate: int, requests_taken: float, tokens_taken: float) -> None:
+    def __init__(
+        self,
+        estimate: int,
+        requests_taken: float,
+        tokens_taken: float,
+        grant: Grant | None = None,
+    ) -> None:
         self.estimate = estimate
         self.requests_taken = requests_taken
         self.tokens_taken = tokens_taken
+        #: The turn's lease in Redis (``None``: taken in this process).
+        self.grant = grant
         #: Seconds this request waited for its turn.
         self.waited = 0.0
 
@@ -141,6 +158,13 @@ class Limiter:
     ``trio.run`` (it keeps time by trio's clock). Streams wait for their turn in order of
     arrival; a waiting stream that is cancelled leaves the queue and holds nothing.
 
+    Given ``redis=`` and ``key=``, the state lives in Redis (or Valkey), shared by every
+    limiter of any process or machine that names the same ``key`` there: streams in flight,
+    both budgets, what the last answers' headers said, a ``Retry-After`` pause. Such a limiter
+    is used inside its block, ``async with Limiter(redis=..., key=...) as limiter:``, which
+    connects and keeps this process's slots leased; the "Many processes, many machines" page
+    says how it behaves. It needs the ``redis`` extra (``coredis``).
+
     Args:
         max_concurrent: Streams in flight at once (``None``: no cap).
         requests_per_minute: Requests started per minute (``None``: no cap of its own).
@@ -150,6 +174,19 @@ class Limiter:
         learn: Follow the server's rate-limit headers (what remains until when) and
             ``Retry-After``, beside the limits above. Until the first answer has come (and
             with it what the server has left), one request is in flight at a time.
+        redis: Keep the state in Redis: a URL (``redis://host:6379/0``, ``rediss://...``,
+            ``unix:///path/redis.sock``) or a ``coredis`` client you run yourself.
+        key: The name of the shared state: limiters with the same Redis and ``key`` share it.
+            Every one of them should give the same limits.
+        lease: Seconds a slot in flight stays held in Redis unless renewed (this process
+            renews it every third of that while the limiter is open): a process killed
+            while streaming frees its slots within this time.
+        redis_timeout: Seconds any one step in Redis may take before Redis counts as
+            unreachable.
+        when_unreachable: What a stream does when Redis is unreachable: ``"raise"`` a
+            :class:`~trio_chatsse.limits.LimiterUnavailableError` before sending (the
+            default: the limits hold or nothing is sent), or ``"local"``: go on under this
+            process's own limiter, with a warning, until Redis answers again.
 
     Attributes:
         waited: Seconds all the streams waited, in total.
@@ -163,6 +200,11 @@ class Limiter:
         requests_per_minute: float | None = None,
         tokens_per_minute: float | None = None,
         learn: bool = True,
+        redis: object | None = None,
+        key: str | None = None,
+        lease: float = 10.0,
+        redis_timeout: float = 1.0,
+        when_unreachable: Literal["raise", "local"] = "raise",
     ) -> None:
         if max_concurrent is not None and max_concurrent < 1:
             raise ValueError(f"max_concurrent must be 1 or more, not {max_concurrent!r}")
@@ -176,33 +218,65 @@ class Limiter:
         self._heard_from_server = not learn
         self.waited = 0.0
         self.started = 0
+        self._shared = _shared_limits(
+            redis,
+            key,
+            (max_concurrent, requests_per_minute, tokens_per_minute, learn),
+            lease=lease,
+            timeout=redis_timeout,
+            when=when_unreachable,
+        )
+        self.when_unreachable = when_unreachable
+        self._block: AbstractAsyncContextManager[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        """Open the limiter: for one shared in Redis, connect and keep its leases."""
+        if self._shared is not None:
+            block = self._shared.running()
+            await block.__aenter__()
+            self._block = block
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        block, self._block = self._block, None
+        if block is not None:
+            await block.__aexit__(exc_type, exc, traceback)  # noqa: ASYNC102  # its nursery's end
+
+    @property
+    def shared(self) -> bool:
+        """Whether the state lives in Redis."""
+        return self._shared is not None
 
     @property
     def in_flight(self) -> int:
-        """Requests holding a permit now."""
+        """Requests of this process holding a permit now."""
         return self._in_flight
 
     @property
     def queued(self) -> int:
-        """Requests waiting for their turn now."""
+        """Requests of this process waiting for their turn now."""
         return len(self._queue)
 
     async def acquire(self, estimate: int) -> Permit:
-        """Wait for this request's turn and take it (a slot, a request, ``estimate`` tokens)."""
+        """Wait for this request's turn and take it (a slot, a request, ``estimate`` tokens).
+
+        Raises:
+            LimiterUnavailableError: The state is in Redis, which is unreachable, and
+                ``when_unreachable="raise"``.
+        """
         start = trio.current_time()
         waiter = _Waiter(estimate)
         self._queue.append(waiter)
         try:
-            while True:
-                if self._queue[0] is waiter:
-                    wait = self._wait_for(waiter)
-                    if wait == 0:
-                        break
-                    with trio.move_on_after(wait):
-                        await waiter.wake.wait()
-                else:
-                    await waiter.wake.wait()
+            while self._queue[0] is not waiter:
+                await waiter.wake.wait()
                 waiter.wake = trio.Event()
+            permit = await self._take_turn(waiter)
         except BaseException:
             was_first = self._queue[0] is waiter
             self._queue.remove(waiter)
@@ -210,9 +284,6 @@ class Limiter:
                 self._wake_first()
             raise
         self._queue.popleft()
-        self._requests.take(1)
-        self._tokens.take(estimate)
-        permit = Permit(estimate, self._requests.taken, self._tokens.taken)
         self._in_flight += 1
         self.started += 1
         permit.waited = trio.current_time() - start
@@ -220,9 +291,59 @@ class Limiter:
         self._wake_first()
         return permit
 
+    async def _take_turn(self, waiter: _Waiter) -> Permit:
+        """The first in this process's line: its turn, from Redis or from this process."""
+        if self._shared is not None:
+            from ._shared_limits import Unreachable
+
+            try:
+                grant = await self._shared.acquire(waiter.tokens)
+            except Unreachable as exc:
+                if self.when_unreachable == "raise":
+                    raise LimiterUnavailableError(
+                        f"{exc}; nothing was sent (when_unreachable='local' would go on "
+                        "under this process's own limits)"
+                    ) from exc
+            else:
+                return Permit(waiter.tokens, grant.requests_taken, grant.tokens_taken, grant)
+        while (wait := self._wait_for(waiter)) > 0:
+            with trio.move_on_after(wait):
+                await waiter.wake.wait()
+            waiter.wake = trio.Event()
+        self._requests.take(1)
+        self._tokens.take(waiter.tokens)
+        return Permit(waiter.tokens, self._requests.taken, self._tokens.taken)
+
+    async def settle(self, permit: Permit, used_tokens: int | None) -> None:
+        """:meth:`release`, for a permit of either kind (one from Redis is given back there,
+        shielded and bounded in time)."""
+        grant = permit.grant
+        if grant is None or self._shared is None:
+            self.release(permit, used_tokens)
+            return
+        self._in_flight -= 1
+        correction = None if used_tokens is None else used_tokens - permit.estimate
+        await self._shared.release(grant, correction)
+        self._wake_first()
+
+    async def hear(
+        self, permit: Permit, headers: Mapping[str, str], retry_after: float | None
+    ) -> None:
+        """:meth:`observe`, for a permit of either kind (one from Redis tells every process)."""
+        grant = permit.grant
+        if grant is None or self._shared is None:
+            self.observe(permit, headers, retry_after)
+        elif self.learn:
+            await self._shared.observe(
+                grant, read_rate_limits(headers, now=time.time()), retry_after
+            )
+
     def release(self, permit: Permit, used_tokens: int | None) -> None:
         """The request's stream ended: its slot is free, and its tokens are what it used
-        (``None``: as estimated)."""
+        (``None``: as estimated). For a permit taken in this process; :meth:`settle` takes
+        either kind."""
+        if permit.grant is not None:
+            raise TypeError("a permit taken in Redis is given back with await limiter.settle()")
         self._in_flight -= 1
         if used_tokens is not None:
             correction = used_tokens - permit.estimate
@@ -233,7 +354,10 @@ class Limiter:
     def observe(
         self, permit: Permit, headers: Mapping[str, str], retry_after: float | None
     ) -> None:
-        """A response's headers (and, for a 429 or 503, its ``Retry-After`` in seconds)."""
+        """A response's headers (and, for a 429 or 503, its ``Retry-After`` in seconds). For
+        a permit taken in this process; :meth:`hear` takes either kind."""
+        if permit.grant is not None:
+            raise TypeError("a permit taken in Redis reports with await limiter.hear()")
         if not self.learn:
             return
         self._heard_from_server = True
@@ -265,3 +389,29 @@ class Limiter:
     def _wake_first(self) -> None:
         if self._queue:
             self._queue[0].wake.set()
+
+
+def _shared_limits(
+    redis: object | None,
+    key: str | None,
+    limits: tuple[int | None, float | None, float | None, bool],
+    *,
+    lease: float,
+    timeout: float,
+    when: str,
+) -> SharedLimits | None:
+    """The Redis side of ``limiter``, checked before anything is sent (``None``: none)."""
+    if when not in ("raise", "local"):
+        raise ValueError(f'when_unreachable is "raise" or "local", not {when!r}')
+    for name, value in (("lease", lease), ("redis_timeout", timeout)):
+        if not (isinstance(value, int | float) and 0 < value < math.inf):
+            raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    if redis is None:
+        if key is not None:
+            raise ValueError("key= names a state in Redis: give redis= too")
+        return None
+    if not (isinstance(key, str) and key):
+        raise ValueError("a Limiter shared in Redis needs key=, the name every sharer gives")
+    from ._shared_limits import Config, SharedLimits
+
+    return SharedLimits(redis, key, Config(*limits), lease=lease, timeout=timeout)

@@ -20,7 +20,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["RateLimits", "Window", "parse_duration", "read_rate_limits"]
+__all__ = [
+    "RESET_MARGIN",
+    "SAME_WINDOW",
+    "UNKNOWN_RESET",
+    "RateLimits",
+    "Window",
+    "parse_duration",
+    "read_rate_limits",
+]
+
+#: How long a window lasts when a server reports what remains but not when it resets (Azure).
+UNKNOWN_RESET = 60.0
+#: Seconds added to a reported reset: servers round it (``7.66s``), and a request that
+#: arrives a moment early is refused.
+RESET_MARGIN = 0.05
+#: Two reported resets this close are the same window's (the server rounds them).
+SAME_WINDOW = 0.5
 
 _DURATION = re.compile(
     r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?"

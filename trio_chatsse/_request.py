@@ -211,7 +211,7 @@ class Request:
         if self.stats.retries >= self._options.max_retries:
             return None
         await self._close_response()
-        self._settle(None)
+        await self._settle(None)
         await self._back_off(None, f"{type(error).__name__} before any content")
         response = await self._post()
         source = await self._body_of(response)
@@ -224,7 +224,7 @@ class Request:
         before its end. Each step is shielded and bounded in time."""
         completed = None if stream is None else stream.completed
         usage = None if completed is None else completed.token_usage
-        self._settle(None if usage is None else usage.total_tokens or None)
+        await self._settle(None if usage is None else usage.total_tokens or None)
         await self._close_response()
         background = self._background
         if background is None or not background.cancel_on_exit or stream is None:
@@ -244,12 +244,12 @@ class Request:
                 self.stats.limiter_wait += self._permit.waited
             outcome = await self._exchange("POST", self._path)
             if not isinstance(outcome, _Refusal):
-                self._observe(outcome, None)
+                await self._observe(outcome, None)
                 return outcome
             if outcome.response is not None:
                 retried = outcome.status in (429, 503)
-                self._observe(outcome.response, outcome.retry_after if retried else None)
-            self._settle(0)  # no answer to stream: the permit goes back, its tokens unused
+                await self._observe(outcome.response, outcome.retry_after if retried else None)
+            await self._settle(0)  # no answer to stream: the permit goes back, its tokens unused
             status = outcome.status
             if status is not None and status not in RETRY_STATUSES:
                 raise outcome.error
@@ -368,15 +368,15 @@ class Request:
 
     # -- the end ----------------------------------------------------------------------------
 
-    def _observe(self, response: HTTPResponse, retry_after: float | None) -> None:
+    async def _observe(self, response: HTTPResponse, retry_after: float | None) -> None:
         if self._limiter is not None and self._permit is not None:
-            self._limiter.observe(self._permit, response.headers, retry_after)
+            await self._limiter.hear(self._permit, response.headers, retry_after)
 
-    def _settle(self, used_tokens: int | None) -> None:
+    async def _settle(self, used_tokens: int | None) -> None:
         """Give the limiter its permit back (``used_tokens`` ``None``: the estimate stands)."""
         permit, self._permit = self._permit, None
         if permit is not None and self._limiter is not None:
-            self._limiter.release(permit, used_tokens)
+            await self._limiter.settle(permit, used_tokens)
 
     async def _close_response(self) -> None:
         """Close the current response (shielded, bounded in time)."""

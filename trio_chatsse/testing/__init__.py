@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from ._cassette import load_cassette, record
 from ._ratelimit import RateLimitWindow
+from ._redis import RedisServer, find_redis_server, open_redis_server
 from ._replay import CassetteServer, open_cassette_server
 from ._reply import Reply
 from ._script import ScriptedToolCall, sse_body
@@ -29,11 +30,14 @@ __all__ = [
     "CassetteServer",
     "ChatServer",
     "RateLimitWindow",
+    "RedisServer",
     "Reply",
     "ScriptedToolCall",
+    "find_redis_server",
     "load_cassette",
     "open_cassette_server",
     "open_chat_server",
+    "open_redis_server",
     "record",
     "sse_body",
 ]
