@@ -117,7 +117,7 @@ async def main() -> None:
     print("| clients | 200s | 429s | slowest / fastest client |")
     print("|---|---|---|---|")
     for name, ok, refused, times in rows:
-        spread = "-" if len(times) < 2 else f"{times[-1]:.1f} s / {times[0]:.1f} s"
+        spread = f"{times[-1]:.1f} s / {times[0]:.1f} s" if len(times) > 1 else f"{times[0]:.1f} s"
         print(f"| {name} | {ok} | {refused} | {spread} |")
 
 

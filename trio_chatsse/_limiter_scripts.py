@@ -93,8 +93,9 @@ end
 
 #: ARGV: ticket, lease id, estimate, lease seconds, ticket seconds, max concurrent (``''``:
 #: none), requests and tokens per minute (``''``: none), learn (``1``/``0``). Answers
-#: ``{'ok', requests taken, tokens taken}``, ``{'wait', seconds}``, ``{'full'}`` (until a
-#: stream ends) or ``{'queued'}`` (another ticket is first).
+#: ``{'ok', requests taken, tokens taken}``, ``{'wait', seconds}`` (the first in line),
+#: ``{'full'}`` (the first in line, until a stream ends) or ``{'queued'}``. Only the first
+#: ticket in line takes a turn, so that processes take turns.
 ACQUIRE = (
     _COMMON
     + """
@@ -151,16 +152,19 @@ if retry_after and retry_after > 0 then
     redis.call('HSET', STATE, 'paused_until', fmt(now + retry_after))
   end
 end
-local function learn(x, remaining, reset_after, limit, taken_before)
-  if remaining == nil then return end
-  remaining = math.max(remaining - (x.taken - taken_before), 0)
+-- Unlike the in-process rule, an answer within a known window is not discounted by the turns
+-- taken after its request: the remaining count already is, and processes' requests reach the
+-- provider in another order than they took their turns, so the discount would count some twice.
+local function learn(x, said, reset_after, limit, taken_before)
+  if said == nil then return end
   local reset_at = now + (reset_after or UNKNOWN_RESET) + RESET_MARGIN
   x.limit = limit
   local same = (not x.guessed) and reset_at <= x.reset_at + SAME_WINDOW
   if x.remaining and same then
-    x.remaining = math.min(x.remaining, remaining)
+    x.remaining = math.min(x.remaining, said)
   else
-    x.remaining, x.reset_at, x.guessed = remaining, reset_at, false
+    x.remaining = math.max(said - (x.taken - taken_before), 0)
+    x.reset_at, x.guessed = reset_at, false
   end
   save(x)
 end
