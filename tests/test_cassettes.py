@@ -4,16 +4,19 @@ same events, with the recorded chunk boundaries and pace, its cut, and no secret
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import trio
 import trio.testing
 
-from trio_chatsse import ChatSSEError, Event, StreamError
+from trio_chatsse import ChatSSEError, Event, IdleTimeoutError, StreamError
 from trio_chatsse.testing import (
+    ReplayFault,
     Reply,
     ScriptedToolCall,
     load_cassette,
@@ -159,38 +162,25 @@ def test_the_file_is_readable_json_with_its_version(tmp_path: Path) -> None:
         load_cassette(cassette)
 
 
-INNER = """
-import httpx
-from trio_chatsse import open_chat_stream
-from trio_chatsse.testing import Reply, open_chat_server
-
-
-async def test_weather(cassette):
-    async with open_chat_server(Reply(text="Sunny.")) as server:
-        async with httpx.AsyncClient(base_url=server.base_url) as real:
-            async with cassette(real) as http:
-                messages = [{"role": "user", "content": "hi"}]
-                async with open_chat_stream(http, model="m", messages=messages) as stream:
-                    await stream.final()
-        assert stream.text == "Sunny."
-        print("REAL REQUESTS", len(server.requests))
-"""
+async def run_inner_test(folder: Path, mode: str, cities: str = "hi") -> tuple[int, str]:
+    """Run :data:`INNER` in ``folder`` under ``--record-mode=mode``: its status and output."""
+    (folder / "pytest.ini").write_text("[pytest]\ntrio_mode = true\n")
+    (folder / "test_inner.py").write_text(INNER)
+    command = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider"]
+    result = await trio.run_process(
+        [*command, f"--record-mode={mode}", "test_inner.py"],
+        cwd=folder,
+        env={**os.environ, "CITIES": cities},
+        capture_stdout=True,
+        capture_stderr=True,
+        check=False,
+    )
+    return result.returncode, result.stdout.decode() + result.stderr.decode()
 
 
 async def test_the_pytest_plugin_records_then_replays_by_record_mode(tmp_path: Path) -> None:
-    (tmp_path / "pytest.ini").write_text("[pytest]\ntrio_mode = true\n")
-    (tmp_path / "test_inner.py").write_text(INNER)
-
     async def run(mode: str) -> tuple[int, str]:
-        command = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider"]
-        result = await trio.run_process(
-            [*command, f"--record-mode={mode}", "test_inner.py"],
-            cwd=tmp_path,
-            capture_stdout=True,
-            capture_stderr=True,
-            check=False,
-        )
-        return result.returncode, result.stdout.decode() + result.stderr.decode()
+        return await run_inner_test(tmp_path, mode)
 
     status, out = await run("none")
     assert status == 1
@@ -205,3 +195,105 @@ async def test_the_pytest_plugin_records_then_replays_by_record_mode(tmp_path: P
     status, out = await run("all")
     assert status == 0, out
     assert "REAL REQUESTS 1" in out
+
+
+async def test_faults_play_on_top_of_a_recording(
+    tmp_path: Path, api: str, http_library: str, autojump_clock: trio.testing.MockClock
+) -> None:
+    cassette = tmp_path / "faults.json"
+    async with open_chat_server(REPLY) as server:
+        recorded, _ = await stream_once(server.base_url, http_library, api, cassette)
+    count = len(load_cassette(cassette)[0]["response"]["chunks"])
+    assert count > 4
+
+    async def replay(fault: ReplayFault, **options: Any) -> tuple[list[Event], Any]:
+        async with open_cassette_server(cassette, speed=0, faults={0: fault}) as server:
+            return await stream_once(server.base_url, http_library, api, **options)
+
+    events, error = await replay(ReplayFault(cut_after=3), max_retries=0)
+    assert isinstance(error, StreamError)
+    assert 0 < len(events) < len(recorded)
+    assert events == recorded[: len(events)]
+    events, error = await replay(ReplayFault(error={"message": "Overloaded"}, error_after=2))
+    assert isinstance(error, ChatSSEError)
+    assert "Overloaded" in str(error)
+    assert events == recorded[: len(events)]
+    stall = ReplayFault(stall=30, stall_after=2)
+    events, error = await replay(stall, idle_timeout=5, max_retries=0)
+    assert isinstance(error, IdleTimeoutError)
+    assert events == recorded[: len(events)]
+    events, error = await replay(ReplayFault(stall=3, stall_after=2), idle_timeout=5)
+    assert error is None
+    assert events == recorded
+
+
+async def test_bad_faults_fail_before_the_server_listens(tmp_path: Path) -> None:
+    cassette = tmp_path / "one.json"
+    async with open_chat_server(Reply(text="hi")) as server:
+        await stream_once(server.base_url, "httpx", "chat", cassette)
+    with pytest.raises(ValueError, match="no exchange 1 in the cassette"):
+        async with open_cassette_server(cassette, faults={1: ReplayFault(cut_after=1)}):
+            pass  # pragma: no cover
+    with pytest.raises(TypeError, match="not a ReplayFault"):
+        async with open_cassette_server(cassette, faults={0: {"cut_after": 1}}):  # type: ignore[dict-item]
+            pass  # pragma: no cover
+    with pytest.raises(ValueError, match="count of chunks"):
+        ReplayFault(cut_after=-1)
+    with pytest.raises(ValueError, match="seconds"):
+        ReplayFault(stall=float("nan"))
+
+
+async def test_record_can_append_to_a_cassette(tmp_path: Path) -> None:
+    cassette = tmp_path / "grow.json"
+    async with open_chat_server(default=Reply(text="hi")) as server:
+        await stream_once(server.base_url, "httpx", "chat", cassette)
+        async with httpx.AsyncClient(base_url=server.base_url) as real:
+            async with record(real, cassette, append=True) as http:
+                assert (await http.get("models")).status_code == 200
+    paths = [exchange["request"]["path"] for exchange in load_cassette(cassette)]
+    assert paths == ["/v1/chat/completions", "/v1/models"]
+
+
+INNER = """
+import httpx, os
+from trio_chatsse import open_chat_stream
+from trio_chatsse.testing import Reply, open_chat_server
+
+
+async def test_weather(cassette):
+    async with open_chat_server(default=Reply(text="Sunny.")) as server:
+        async with httpx.AsyncClient(base_url=server.base_url) as real:
+            async with cassette(real) as http:
+                for city in os.environ["CITIES"].split(","):
+                    messages = [{"role": "user", "content": city}]
+                    async with open_chat_stream(http, model="m", messages=messages) as stream:
+                        await stream.final()
+                    assert stream.text == "Sunny."
+        print("REAL REQUESTS", len(server.requests))
+"""
+
+
+async def test_record_mode_new_adds_what_the_cassette_lacks(tmp_path: Path) -> None:
+    cassette = tmp_path / "cassettes" / "test_inner" / "test_weather.json"
+
+    async def run(mode: str, cities: str) -> tuple[int, str]:
+        return await run_inner_test(tmp_path, mode, cities)
+
+    status, out = await run("once", "Oslo")
+    assert (status, "REAL REQUESTS 1" in out) == (0, True), out
+    status, out = await run("none", "Oslo,Paris")
+    assert status == 1
+    assert "no recorded exchange matches" in out
+    status, out = await run("new", "Oslo,Paris")
+    assert status == 0, out
+    assert "REAL REQUESTS 1" in out  # Oslo replayed, Paris sent and added
+    assert len(load_cassette(cassette)) == 2
+    status, out = await run("none", "Oslo,Paris")
+    assert (status, "REAL REQUESTS 0" in out) == (0, True), out
+    # A VCR cassette of the test, without a JSON one, is replayed too.
+    from .test_vcr_cassettes import vcr_yaml
+
+    cassette.with_suffix(".yaml").write_text(vcr_yaml(load_cassette(cassette), "text"))
+    cassette.unlink()
+    status, out = await run("none", "Oslo,Paris")
+    assert (status, "REAL REQUESTS 0" in out) == (0, True), out

@@ -63,8 +63,9 @@ async def test_a_process_killed_while_holding_a_slot_frees_it_within_the_lease(
             await limiter.settle(permit, None)
     finally:
         holder.kill()
-        await holder.stdout.aclose()
-        await holder.wait()
+        with trio.move_on_after(10, shield=True):
+            await holder.stdout.aclose()
+            await holder.wait()
 
 
 def batch_input(path: Path, count: int) -> set[str]:

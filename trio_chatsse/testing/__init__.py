@@ -21,7 +21,7 @@ from __future__ import annotations
 from ._cassette import load_cassette, record
 from ._ratelimit import RateLimitWindow
 from ._redis import RedisServer, find_redis_server, open_redis_server
-from ._replay import CassetteServer, open_cassette_server
+from ._replay import CassetteServer, ReplayFault, open_cassette_server
 from ._reply import Reply
 from ._script import ScriptedToolCall, sse_body
 from ._server import ChatServer, open_chat_server
@@ -31,6 +31,7 @@ __all__ = [
     "ChatServer",
     "RateLimitWindow",
     "RedisServer",
+    "ReplayFault",
     "Reply",
     "ScriptedToolCall",
     "find_redis_server",

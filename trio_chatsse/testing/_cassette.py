@@ -19,7 +19,6 @@ A chunk is ``text`` when it is UTF-8, else ``base64``; ``t`` is in seconds.
 
 from __future__ import annotations
 
-import base64
 import json
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -29,66 +28,25 @@ from typing import Any
 
 import trio
 
-__all__ = ["CASSETTE_VERSION", "SECRET_HEADERS", "Exchange", "load_cassette", "record"]
+from ._exchange import Exchange, chunk_of, scrub_headers, scrub_path
+from ._vcr import is_vcr_cassette, vcr_exchanges
+
+__all__ = ["CASSETTE_VERSION", "load_cassette", "record", "write_cassette"]
 
 #: The version of the file format this module writes and reads.
 CASSETTE_VERSION = 1
-#: Headers whose values never reach the file.
-SECRET_HEADERS = frozenset(
-    {
-        "authorization",
-        "api-key",
-        "x-api-key",
-        "x-goog-api-key",
-        "cookie",
-        "set-cookie",
-        "openai-organization",
-        "openai-project",
-        "proxy-authorization",
-    }
-)
-#: Query keys whose values never reach the file.
-SECRET_QUERY_KEYS = frozenset({"key", "api_key", "api-key", "access_token"})
-REDACTED = "REDACTED"
-
-#: One exchange, as the file holds it.
-Exchange = dict[str, Any]
-
-
-def _scrub_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
-    return {name: REDACTED if name.lower() in SECRET_HEADERS else value for name, value in headers}
-
-
-def _scrub_path(path: str, query: str) -> str:
-    if not query:
-        return path
-    pairs = []
-    for pair in query.split("&"):
-        name, sep, _ = pair.partition("=")
-        pairs.append(f"{name}={REDACTED}" if name.lower() in SECRET_QUERY_KEYS and sep else pair)
-    return f"{path}?{'&'.join(pairs)}"
-
-
-def _chunk(t: float, data: bytes) -> dict[str, object]:
-    try:
-        return {"t": round(t, 6), "text": data.decode("utf-8")}
-    except UnicodeDecodeError:
-        return {"t": round(t, 6), "base64": base64.b64encode(data).decode()}
-
-
-def chunk_bytes(chunk: dict[str, Any]) -> bytes:
-    """A recorded chunk's bytes."""
-    if "base64" in chunk:
-        return base64.b64decode(chunk["base64"])
-    return str(chunk["text"]).encode("utf-8")
 
 
 def load_cassette(path: str | Path) -> list[Exchange]:
-    """The exchanges of a cassette file.
+    """The exchanges of a cassette file: this package's JSON, or a VCR cassette (vcrpy,
+    pytest-recording: a ``.yaml`` or ``.yml`` file), its bodies cut at their events' ends.
 
     Raises:
         ValueError: The file is not a cassette of a version this module reads.
+        RuntimeError: A VCR cassette, and PyYAML is not installed.
     """
+    if is_vcr_cassette(Path(path)):
+        return vcr_exchanges(Path(path))
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, dict) or data.get("version") != CASSETTE_VERSION:
         raise ValueError(f"{path} is not a version {CASSETTE_VERSION} trio_chatsse cassette")
@@ -102,6 +60,7 @@ async def record(
     path: str | Path,
     *,
     scrub: Callable[[Exchange], Exchange | None] | None = None,
+    append: bool = False,
 ) -> AsyncGenerator[Any, None]:
     """Record every exchange of the client yielded to a cassette file at ``path``.
 
@@ -120,8 +79,11 @@ async def record(
             ``None`` to leave it out). The credentials (``Authorization``, ``api-key``,
             ``x-api-key``, ``x-goog-api-key``, cookies, ``OpenAI-Organization``...) and the
             query's ``key=`` are replaced before it runs.
+        append: Keep the exchanges the file holds when the block starts, and add the new ones
+            after them (else the file is written anew).
     """
     module = sys.modules[type(client).__module__.split(".")[0]]
+    kept_before = _existing(Path(path)) if append else []
     exchanges: list[Exchange] = []
     transport = _recording_transport(module, client._transport, exchanges)
     recorder = module.AsyncClient(
@@ -135,10 +97,16 @@ async def record(
             yield recorder
     finally:
         kept = [scrub(exchange) if scrub is not None else exchange for exchange in exchanges]
-        _write(Path(path), [e for e in kept if e is not None])
+        write_cassette(Path(path), kept_before + [e for e in kept if e is not None])
 
 
-def _write(path: Path, exchanges: list[Exchange]) -> None:
+def _existing(path: Path) -> list[Exchange]:
+    """The exchanges already in ``path`` (none when there is no file): read synchronously,
+    as :func:`write_cassette` writes."""
+    return load_cassette(path) if path.exists() else []
+
+
+def write_cassette(path: Path, exchanges: list[Exchange]) -> None:
     """Write the file, synchronously: it runs on every exit of the block, a cancellation
     included, where an awaited write would be cancelled too; a cassette is small."""
     document = {"version": CASSETTE_VERSION, "exchanges": exchanges}
@@ -159,8 +127,8 @@ def _recording_transport(module: Any, inner: Any, exchanges: list[Exchange]) -> 
             exchange: Exchange = {
                 "request": {
                     "method": request.method,
-                    "path": _scrub_path(request.url.path, request.url.query.decode()),
-                    "headers": _scrub_headers(list(request.headers.items())),
+                    "path": scrub_path(request.url.path, request.url.query.decode()),
+                    "headers": scrub_headers(list(request.headers.items())),
                     "body": payload,
                 },
                 "response": None,
@@ -169,7 +137,7 @@ def _recording_transport(module: Any, inner: Any, exchanges: list[Exchange]) -> 
             response = await inner.handle_async_request(request)
             recorded: dict[str, Any] = {
                 "status": response.status_code,
-                "headers": _scrub_headers(list(response.headers.items())),
+                "headers": scrub_headers(list(response.headers.items())),
                 "chunks": [],
                 "end": "left",
             }
@@ -197,7 +165,7 @@ class _RecordedBody:
     async def chunks(self) -> AsyncIterator[bytes]:
         try:
             async for data in self._inner:
-                self._recorded["chunks"].append(_chunk(trio.current_time() - self._started, data))
+                self._recorded["chunks"].append(chunk_of(trio.current_time() - self._started, data))
                 yield data
         except Exception:
             self._recorded["end"] = "cut"

@@ -142,9 +142,13 @@ def stream_events(script: Script, response_id: str, request: Mapping[str, object
     if not script.omit_done:
         events.append(b"data: [DONE]\n\n")
     if script.error is not None:
-        error = {"error": dict(script.error)}
-        events.insert(min(script.error_after, len(events)), sse_body([error], done=False))
+        events.insert(min(script.error_after, len(events)), error_event(script.error))
     return events
+
+
+def error_event(error: Mapping[str, object]) -> bytes:
+    """The in-stream error event: ``data: {"error": ...}``, as OpenAI and vLLM send it."""
+    return sse_body([{"error": dict(error)}], done=False)
 
 
 def _interleaved(streams: list[list[dict[str, object]]]) -> list[dict[str, object]]:
@@ -193,4 +197,5 @@ FORM = WireForm(
     _whole_answer,
     _refusal,
     unanswered_chat_calls,
+    error_event,
 )

@@ -4,8 +4,13 @@ real service writes them (CRLF-framed, no ``[DONE]``, ``usageMetadata`` on every
 Thought pieces (``thought: true``), text pieces, the tool calls in one event (ids only when
 the script gives them, the signature on the first call only, as real parallel calls have it),
 then a last event with ``finishReason`` and the counts; a reply without calls closes with an
-empty text part that carries the signature (Gemini 3's way). Faults as in the other forms: an
-``{"error": ...}`` event, a body without its ``finishReason``. Pure: no trio, no I/O.
+empty text part that carries the signature (Gemini 3's way). A request with
+``toolConfig.functionCallingConfig.streamFunctionCallArguments`` gets each call as Vertex
+streams it: the name with ``willContinue``, each argument in ``partialArgs`` (strings in
+pieces), then an empty ``functionCall``; one with ``generationConfig.responseLogprobs`` gets a
+``logprobsResult`` on each text event (one token per piece, ``logprobs`` alternatives).
+Faults as in the other forms: an ``{"error": ...}`` event, a body without its
+``finishReason``. Pure: no trio, no I/O.
 """
 
 from __future__ import annotations
@@ -46,13 +51,19 @@ def _event(
     }
 
 
-def gemini_events(script: Script) -> list[dict[str, object]]:
-    """The events of the streamed form, in order."""
+def gemini_events(
+    script: Script, *, streamed_arguments: bool = False, logprobs: int | None = None
+) -> list[dict[str, object]]:
+    """The events of the streamed form, in order (``streamed_arguments``: the calls' arguments
+    streamed, as Vertex AI streams them when asked; ``logprobs``: each text piece's token with
+    this many alternatives)."""
     size = script.fragment_size
     events = [
         _event(script, [{"text": p, "thought": True}]) for p in pieces(script.reasoning, size)
     ]
-    events += [_event(script, [{"text": p}]) for p in pieces(script.text + script.refusal, size)]
+    for position, piece in enumerate(pieces(script.text + script.refusal, size)):
+        extra = {} if logprobs is None else {"logprobsResult": _logprobs(piece, position, logprobs)}
+        events.append(_event(script, [{"text": piece}], **extra))
     signature = {"thoughtSignature": script.signature()}
     if script.tool_calls:
         calls: list[dict[str, object]] = []
@@ -64,8 +75,16 @@ def gemini_events(script: Script) -> list[dict[str, object]]:
             function: dict[str, object] = {"name": call.name, "args": args}
             if call.call_id:
                 function["id"] = call.call_id
-            calls.append({"functionCall": function, **(signature if not position else {})})
-        events.append(_event(script, calls))
+            part: dict[str, object] = {
+                "functionCall": function,
+                **(signature if not position else {}),
+            }
+            if streamed_arguments:
+                events += [_event(script, [p]) for p in _streamed_call(part, args, size)]
+            else:
+                calls.append(part)
+        if calls:
+            events.append(_event(script, calls))
         closing: list[dict[str, object]] = []
     else:
         closing = [{"text": "", **signature}]
@@ -81,15 +100,75 @@ def gemini_events(script: Script) -> list[dict[str, object]]:
 
 def stream_events(script: Script, response_id: str, request: Mapping[str, object]) -> list[bytes]:
     """The streamed body, one ``bytes`` per SSE event (CRLF-framed), with the faults."""
-    objects = gemini_events(script)
+    objects = gemini_events(
+        script, streamed_arguments=_streams_arguments(request), logprobs=_asks_logprobs(request)
+    )
     if script.omit_done and "candidates" in objects[-1]:
         candidate = objects[-1]["candidates"][0]  # type: ignore[index]  # ours
         candidate.pop("finishReason", None)
     events = [b"data: " + json.dumps(o).encode() + b"\r\n\r\n" for o in objects]
     if script.error is not None:
-        event = b"data: " + json.dumps({"error": dict(script.error)}).encode() + b"\r\n\r\n"
-        events.insert(min(script.error_after, len(events)), event)
+        events.insert(min(script.error_after, len(events)), error_event(script.error))
     return events
+
+
+def error_event(error: Mapping[str, object]) -> bytes:
+    """An ``{"error": ...}`` event, as Google sends one mid-stream."""
+    return b"data: " + json.dumps({"error": dict(error)}).encode() + b"\r\n\r\n"
+
+
+def _streamed_call(part: dict[str, object], args: object, size: int) -> list[dict[str, object]]:
+    """One call as Vertex streams its arguments: a part per argument (a string in pieces)."""
+    function = dict(part["functionCall"])  # type: ignore[call-overload]  # ours
+    del function["args"]
+    parts: list[dict[str, object]] = [{**part, "functionCall": {**function, "willContinue": True}}]
+    for key, value in args.items() if isinstance(args, dict) else ():
+        path = f"$.{key}" if key.isidentifier() else f"$[{json.dumps(key)}]"
+        if isinstance(value, str):
+            texts = pieces(value, size) or [""]
+            partials = [
+                {"jsonPath": path, "stringValue": text, "willContinue": n < len(texts) - 1}
+                for n, text in enumerate(texts)
+            ]
+        else:
+            kind = {bool: "boolValue", dict: "structValue", list: "listValue"}.get(
+                type(value), "numberValue"
+            )
+            partials = [
+                {"jsonPath": path, "nullValue": "NULL_VALUE"}
+                if value is None
+                else {"jsonPath": path, kind: value}
+            ]
+        parts += [{"functionCall": {"partialArgs": [p], "willContinue": True}} for p in partials]
+    parts.append({"functionCall": {}})
+    return parts
+
+
+def _logprobs(piece: str, position: int, top: int) -> dict[str, object]:
+    """A piece's ``logprobsResult``, as Gemini writes it: its log probability left out when it
+    is 0 (protobuf's JSON omits zeros), as at the first position here."""
+    chosen: dict[str, object] = {"token": piece}
+    if position:
+        chosen["logProbability"] = -0.25 * position
+    alternatives = [{"token": f"{piece}~{n}", "logProbability": -1.0 - n} for n in range(top)]
+    return {
+        "chosenCandidates": [chosen],
+        "topCandidates": [{"candidates": [chosen, *alternatives]}],
+    }
+
+
+def _asks_logprobs(request: Mapping[str, object]) -> int | None:
+    config = request.get("generationConfig")
+    if not isinstance(config, dict) or config.get("responseLogprobs") is not True:
+        return None
+    top = config.get("logprobs")
+    return top if type(top) is int else 0
+
+
+def _streams_arguments(request: Mapping[str, object]) -> bool:
+    config = request.get("toolConfig")
+    calling = config.get("functionCallingConfig") if isinstance(config, dict) else None
+    return isinstance(calling, dict) and calling.get("streamFunctionCallArguments") is True
 
 
 def _whole_answer(
@@ -134,5 +213,6 @@ FORM = WireForm(
     stream_events,
     _whole_answer,
     unanswered_calls=unanswered_function_responses,
+    error_event=error_event,
     streams_always=True,
 )

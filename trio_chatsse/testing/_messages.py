@@ -143,10 +143,13 @@ def stream_events(script: Script, response_id: str, request: Mapping[str, object
         objects.pop()
     events = [f"event: {o['type']}\n".encode() + sse_body([o], done=False) for o in objects]
     if script.error is not None:
-        error = {"type": "error", "error": dict(script.error)}
-        event = b"event: error\n" + sse_body([error], done=False)
-        events.insert(min(script.error_after, len(events)), event)
+        events.insert(min(script.error_after, len(events)), error_event(script.error))
     return events
+
+
+def error_event(error: Mapping[str, object]) -> bytes:
+    """The ``event: error`` event, as Anthropic sends an overload mid-stream."""
+    return b"event: error\n" + sse_body([{"type": "error", "error": dict(error)}], done=False)
 
 
 def _whole_answer(
@@ -164,4 +167,12 @@ def _refusal(request: Mapping[str, object]) -> str | None:
 
 
 #: The server's entry for ``POST /v1/messages``.
-FORM = WireForm("/v1/messages", "msg", stream_events, _whole_answer, _refusal, unanswered_tool_uses)
+FORM = WireForm(
+    "/v1/messages",
+    "msg",
+    stream_events,
+    _whole_answer,
+    _refusal,
+    unanswered_tool_uses,
+    error_event,
+)

@@ -81,12 +81,15 @@ def stream_events(script: Script, response_id: str, request: Mapping[str, object
         lines.pop()
     events = [json.dumps(line).encode() + b"\n" for line in lines]
     if script.error is not None:
-        # Ollama says a string; an object with more (a code) goes as it is, as a proxy says it.
-        error = dict(script.error)
-        said = error if set(error) - {"message"} else error.get("message", "the model failed")
-        line = json.dumps({"error": said}).encode() + b"\n"
-        events.insert(min(script.error_after, len(events)), line)
+        events.insert(min(script.error_after, len(events)), error_event(script.error))
     return events
+
+
+def error_event(error: Mapping[str, object]) -> bytes:
+    """An ``{"error": ...}`` line. Ollama says a string; an object with more (a code) goes as
+    it is, as a proxy says it."""
+    said = dict(error) if set(error) - {"message"} else error.get("message", "the model failed")
+    return json.dumps({"error": said}).encode() + b"\n"
 
 
 def _whole_answer(
@@ -103,5 +106,6 @@ FORM = WireForm(
     stream_events,
     _whole_answer,
     unanswered_calls=unanswered_ollama_calls,
+    error_event=error_event,
     content_type="application/x-ndjson",
 )

@@ -15,26 +15,33 @@ recording client that reaches the real server when ``--record-mode`` says to rec
 - ``none`` (the default, so CI never reaches the network): replay; a missing cassette fails
   the test with a message that says how to record one;
 - ``once``: replay the cassette when it exists, else record it;
+- ``new``: replay what the cassette holds, and send what it lacks to the real server, adding
+  those exchanges to it (vcrpy's ``new_episodes``);
 - ``all``: record every test again.
 
-A replayed test fails when one of its requests matched no recorded exchange.
+A VCR cassette that pytest-recording keeps for the test (``<test name>.yaml`` in the same
+folder) is replayed when there is no ``.json`` one (``new`` copies it into a ``.json`` one and
+adds to that). A replayed test fails when one of its
+requests matched no recorded exchange. ``cassette(real, faults={0: ReplayFault(cut_after=3)})``
+plays a fault on top of the recording (``speed`` and ``ignore`` go to
+:func:`open_cassette_server` too).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ._cassette import record
-from ._replay import open_cassette_server
+from ._cassette import load_cassette, record, write_cassette
+from ._replay import ReplayFault, open_cassette_server
 
 __all__ = ["cassette", "pytest_addoption"]
 
-MODES = ("none", "once", "all")
+MODES = ("none", "once", "new", "all")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,8 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--record-mode",
         choices=MODES,
         default="none",
-        help="trio_chatsse cassettes: replay only (none, the default), record what is missing "
-        "(once), or record every test again (all)",
+        help="trio_chatsse cassettes: replay only (none, the default), record the cassettes "
+        "that are missing (once), add the requests a cassette lacks (new), or record every "
+        "test again (all)",
     )
 
 
@@ -62,27 +70,50 @@ def cassette(
     ``--record-mode`` says (see the module's docs)."""
     mode = request.config.getoption("--record-mode")
     path = cassette_path(request)
+    vcr_path = path.with_suffix(".yaml")
 
     @asynccontextmanager
-    async def use(real: Any) -> AsyncGenerator[Any, None]:
-        if mode == "all" or (mode == "once" and not path.exists()):
+    async def use(
+        real: Any,
+        *,
+        faults: Mapping[int, ReplayFault] | None = None,
+        speed: float = 0,
+        ignore: Sequence[str] = (),
+    ) -> AsyncGenerator[Any, None]:
+        if mode == "all" or (mode in ("once", "new") and not _exists(path, vcr_path)):
             async with record(real, path) as recording:
                 yield recording
             return
-        if not path.exists():
+        if mode == "new" and _exists(vcr_path) and not _exists(path):
+            write_cassette(path, load_cassette(vcr_path))  # what is added goes beside it
+        replayed = path if _exists(path) or not _exists(vcr_path) else vcr_path
+        if not _exists(replayed):
             pytest.fail(
                 f"no cassette {path}: record it once against the real server with "
                 f"pytest --record-mode=once {request.node.nodeid}",
                 pytrace=False,
             )
-        async with open_cassette_server(path, speed=0) as server:
+        async with (
+            record(real, path, append=True) if mode == "new" else _nothing() as recording,
+            open_cassette_server(replayed, speed=speed, ignore=ignore, faults=faults) as server,
+        ):
+            server.forward_misses_to = recording
             base = f"{server.origin}{real.base_url.raw_path.decode()}"
             async with type(real)(
                 base_url=base, headers=real.headers, timeout=real.timeout
             ) as replaying:
                 yield replaying
-            if server.misses:
-                said = "; ".join(miss[3] for miss in server.misses)
-                pytest.fail(f"{len(server.misses)} request(s) not in {path}: {said}")
+        if server.misses:
+            said = "; ".join(miss[3] for miss in server.misses)
+            pytest.fail(f"{len(server.misses)} request(s) not in {replayed}: {said}")
 
     return use
+
+
+def _exists(*paths: Path) -> bool:
+    return any(path.exists() for path in paths)
+
+
+@asynccontextmanager
+async def _nothing() -> AsyncGenerator[None, None]:
+    yield None

@@ -255,9 +255,13 @@ def stream_events(script: Script, response_id: str, request: Mapping[str, object
         objects.pop()
     events = [f"event: {o['type']}\n".encode() + sse_body([o], done=False) for o in objects]
     if script.error is not None:
-        error = {"type": "error", "error": dict(script.error)}
-        events.insert(min(script.error_after, len(events)), sse_body([error], done=False))
+        events.insert(min(script.error_after, len(events)), error_event(script.error))
     return events
+
+
+def error_event(error: Mapping[str, object]) -> bytes:
+    """The in-stream ``error`` event."""
+    return sse_body([{"type": "error", "error": dict(error)}], done=False)
 
 
 def _whole_answer(
@@ -277,5 +281,11 @@ def _refusal(request: Mapping[str, object]) -> str | None:
 
 #: The server's entry for ``POST /v1/responses``.
 FORM = WireForm(
-    "/v1/responses", "resp", stream_events, _whole_answer, _refusal, unanswered_function_calls
+    "/v1/responses",
+    "resp",
+    stream_events,
+    _whole_answer,
+    _refusal,
+    unanswered_function_calls,
+    error_event,
 )

@@ -204,6 +204,8 @@ class WireForm:
     #: The real servers' 400 for a history with a tool call left without its result; ``None``
     #: when every call is answered.
     unanswered_calls: Callable[[Mapping[str, object]], str | None] = lambda request: None
+    #: An in-stream error event of this API carrying ``error`` (an error object).
+    error_event: Callable[[Mapping[str, object]], bytes] = lambda error: b""
     #: The ``Content-Type`` of the streamed body.
     content_type: str = "text/event-stream"
     #: Whether the route always streams (Gemini's ``streamGenerateContent``), whatever the

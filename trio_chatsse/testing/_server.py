@@ -24,7 +24,7 @@ from ._reply import Reply
 from ._script import WireForm
 from ._state import ProviderState
 
-__all__ = ["ChatServer", "ReplySource", "open_chat_server"]
+__all__ = ["ChatServer", "ReplySource", "form_of", "open_chat_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -141,9 +141,7 @@ class ChatServer:
             models = [{"id": "trio-chatsse-test", "object": "model", "owned_by": "trio_chatsse"}]
             await ex.send_json(200, {"object": "list", "data": models})
             return True
-        form = _FORMS.get(path.rstrip("/")) if method == "POST" else None
-        if form is None and method == "POST" and path.endswith(_gemini.FORM.route):
-            form = _gemini.FORM  # models/{model}:streamGenerateContent, any model
+        form = form_of(method, path)
         if form is None:
             background = self.background.route(method, target)
             if background is not None:
@@ -205,6 +203,16 @@ _FORMS: dict[str, WireForm] = {
 # Ollama's route is at the root (http://localhost:11434/api/chat); a client made for the other
 # forms' base URL (.../v1) reaches it here too.
 _FORMS["/v1/api/chat"] = _ollama.FORM
+
+
+def form_of(method: str, path: str) -> WireForm | None:
+    """The wire form served at ``method path`` (the path without its query), if any."""
+    if method != "POST":
+        return None
+    form = _FORMS.get(path.rstrip("/"))
+    if form is None and path.endswith(_gemini.FORM.route):
+        form = _gemini.FORM  # models/{model}:streamGenerateContent, any model
+    return form
 
 
 @dataclass
