@@ -12,7 +12,10 @@ from trio_chatsse import (
     Completed,
     ContextWindowExceeded,
     FunctionCall,
+    FunctionCallArgumentsDelta,
+    HTTPStatusError,
     Message,
+    OutputItemAdded,
     OutputItemDone,
     OutputTextDelta,
     ProviderError,
@@ -22,9 +25,11 @@ from trio_chatsse import (
     StreamError,
     open_gemini_stream,
 )
-from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall
+from trio_chatsse._partial_args import StreamedArguments, parse_json_path
+from trio_chatsse.parts import OutputText
+from trio_chatsse.testing import ChatServer, Reply, ScriptedToolCall, open_chat_server
 
-from .helpers import HTTPClient, parse_every_way
+from .helpers import HTTPClient, new_client, parse_every_way
 
 
 def sse(*events: dict[str, Any]) -> bytes:
@@ -238,3 +243,206 @@ async def test_a_429_waits_the_retry_delay_gemini_gives_in_its_body(
         async with open_gemini_stream(http, model="m", contents=[], max_retries=0):
             pass  # pragma: no cover
     assert info.value.retry_after == 13.0
+
+
+@pytest.mark.parametrize(
+    ("path", "steps"),
+    [
+        ("$.city", ["city"]),
+        ("$.stops[0].name", ["stops", 0, "name"]),
+        ('$[\'a b\']["c\\"d"]', ["a b", 'c"d']),
+        ("$", []),
+        ("city", None),
+        ("$.a..b", None),
+        ("$[x]", None),
+    ],
+)
+def test_json_paths_of_streamed_arguments(path: str, steps: list[object] | None) -> None:
+    assert parse_json_path(path) == steps
+
+
+def test_streamed_arguments_join_strings_and_place_each_value() -> None:
+    arguments = StreamedArguments()
+    arguments.add([{"jsonPath": "$.location", "stringValue": "Bos", "willContinue": True}])
+    arguments.add([{"jsonPath": "$.location", "stringValue": "ton, MA"}])
+    arguments.add(
+        [
+            {"jsonPath": "$.brightness", "numberValue": 50},
+            {"jsonPath": "$.on", "boolValue": True},
+            {"jsonPath": "$.note", "nullValue": "NULL_VALUE"},
+            {"jsonPath": "$.stops[1].name", "stringValue": "Oslo"},
+            {"jsonPath": "$.tags", "listValue": ["a", "b"]},
+            {"jsonPath": "$.location", "stringValue": "Paris"},  # a new value: replaced
+            {"jsonPath": "bad", "stringValue": "x"},
+            {"jsonPath": "$.empty"},
+            "not an object",
+        ]
+    )
+    assert arguments.value == {
+        "location": "Paris",
+        "brightness": 50,
+        "on": True,
+        "note": None,
+        "stops": [None, {"name": "Oslo"}],
+        "tags": ["a", "b"],
+    }
+    assert arguments.skipped == 3
+
+
+def streamed_call_body(*, closed: bool = True) -> bytes:
+    """A call whose arguments Vertex streams, between two pieces of text (a signed start)."""
+    return sse(
+        response({"text": "Writing it."}),
+        response(
+            {"functionCall": {"name": "write_file", "willContinue": True},
+             "thoughtSignature": "SigW"}
+        ),
+        response({"functionCall": {"partialArgs": [
+            {"jsonPath": "$.path", "stringValue": "notes.txt"},
+            {"jsonPath": "$.content", "stringValue": "line one\n", "willContinue": True},
+        ], "willContinue": True}}),
+        response({"functionCall": {"partialArgs": [
+            {"jsonPath": "$.content", "stringValue": "line two"},
+        ], "willContinue": True}}),
+        *([response({"functionCall": {}})] if closed else []),
+        response(finish="STOP", promptTokenCount=5, candidatesTokenCount=9, totalTokenCount=14),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("closed", [True, False])
+def test_vertex_streamed_arguments_are_joined_into_one_call(closed: bool) -> None:
+    events, error = parse_every_way(
+        streamed_call_body(closed=closed), api="gemini", stream_tool_arguments=True
+    )
+    assert error is None
+    added = [e for e in events if isinstance(e, OutputItemAdded)]
+    (call,) = [
+        e.item for e in events if isinstance(e, OutputItemDone) and isinstance(e.item, FunctionCall)
+    ]
+    assert isinstance(call, FunctionCall)
+    assert (call.name, call.call_id, call.thought_signature) == (
+        "write_file",
+        "gemini_call_1",
+        "SigW",
+    )
+    assert json.loads(call.arguments) == {"path": "notes.txt", "content": "line one\nline two"}
+    # Added when it started (live), its arguments whole once they were.
+    started = next(
+        i for i, e in enumerate(events) if e in added and isinstance(e.item, FunctionCall)
+    )
+    deltas = [e for e in events if isinstance(e, FunctionCallArgumentsDelta)]
+    assert [d.delta for d in deltas] == [call.arguments]
+    assert started < events.index(deltas[0])
+    (message,) = [
+        e.item for e in events if isinstance(e, OutputItemDone) and isinstance(e.item, Message)
+    ]
+    kept: Any = message.provider_fields["gemini_parts"]
+    assert kept[1] == {
+        "functionCall": {"name": "write_file", "args": json.loads(call.arguments)},
+        "thoughtSignature": "SigW",
+    }
+    completed = events[-1]
+    assert isinstance(completed, Completed)
+    assert completed.finish_reason == "tool_calls"
+
+
+async def test_vertex_streamed_arguments_over_the_wire(
+    chat_server: ChatServer, http: HTTPClient
+) -> None:
+    long = "x" * 50
+    call = ScriptedToolCall("write_file", json.dumps({"path": "a.txt", "content": long, "n": 3}))
+    chat_server.push(Reply(text="Saving.", tool_calls=[call], fragment_size=7))
+    config = {"functionCallingConfig": {"mode": "AUTO", "streamFunctionCallArguments": True}}
+    async with open_gemini_stream(
+        http,
+        model="gemini-3-pro-preview",
+        contents=[{"role": "user", "parts": [{"text": "Save it."}]}],
+        tools=[{"name": "write_file", "parameters": {"type": "object"}}],
+        tool_config=config,
+    ) as stream:
+        await stream.final()
+    assert chat_server.requests[0]["toolConfig"] == config
+    (done,) = stream.tool_calls
+    assert json.loads(done.arguments) == {"path": "a.txt", "content": long, "n": 3}
+    parts: Any = stream.assistant_message()["parts"]
+    assert parts[1]["functionCall"] == {"name": "write_file", "args": json.loads(done.arguments)}
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_a_gemini_tool_loop_sends_the_signatures_back(
+    http_library: str, streamed: bool
+) -> None:
+    first = Reply(
+        reasoning="Which city?",
+        tool_calls=[
+            ScriptedToolCall("get_weather", '{"city": "Oslo"}'),
+            ScriptedToolCall("get_time"),
+        ],
+    )
+    config = {"functionCallingConfig": {"streamFunctionCallArguments": True}} if streamed else None
+    contents: list[dict[str, object]] = [{"role": "user", "parts": [{"text": "Weather?"}]}]
+    async with open_chat_server(first, Reply(text="Sunny."), require_state_back=True) as server:
+        async with new_client(http_library, base_url=server.base_url) as http:
+            async with open_gemini_stream(
+                http, model="gemini-3-pro-preview", contents=contents, tool_config=config
+            ) as stream:
+                await stream.final()
+            turn = stream.assistant_message()
+            results = [{"role": "user", "parts": [
+                {"functionResponse": {"name": c.name, "response": {"result": "ok"}}}
+                for c in stream.tool_calls
+            ]}]  # fmt: skip
+            async with open_gemini_stream(
+                http, model="m", contents=[*contents, turn, *results]
+            ) as stream:
+                await stream.final()
+            assert stream.text == "Sunny."
+            # The same history with the first call's signature lost: refused, as Gemini 3 does.
+            parts: Any = [dict(part) for part in turn["parts"]]  # type: ignore[attr-defined]  # parts
+            for part in parts:
+                part.pop("thoughtSignature", None)
+            broken = [*contents, {"role": "model", "parts": parts}, *results]
+            with pytest.raises(HTTPStatusError, match="missing a thought_signature"):
+                async with open_gemini_stream(http, model="m", contents=broken):
+                    pass  # pragma: no cover
+
+
+async def test_logprobs_go_with_the_text_they_came_with(
+    chat_server: ChatServer, http: HTTPClient
+) -> None:
+    chat_server.push(Reply(text="Hello there, world", fragment_size=6))
+    config = {"responseLogprobs": True, "logprobs": 2}
+    async with open_gemini_stream(
+        http,
+        model="m",
+        contents=[{"role": "user", "parts": [{"text": "Hi"}]}],
+        generation_config=config,
+    ) as stream:
+        deltas = [e async for e in stream if isinstance(e, OutputTextDelta)]
+    assert chat_server.requests[0]["generationConfig"] == config
+    assert [[t.token for t in d.logprobs or ()] for d in deltas] == [[d.delta] for d in deltas]
+    first = deltas[0].logprobs
+    assert first is not None
+    assert first[0].logprob == 0.0  # left out of the JSON: protobuf's zero
+    assert [t.token for t in first[0].top_logprobs] == ["Hello ", "Hello ~0", "Hello ~1"]
+    (message,) = [item for item in stream.output if isinstance(item, Message)]
+    (part,) = message.content
+    assert isinstance(part, OutputText)
+    assert [t.token for t in part.logprobs] == ["Hello ", "there,", " world"]
+    assert [t.logprob for t in part.logprobs] == [0.0, -0.25, -0.5]
+
+
+def test_logprobs_without_text_ride_an_empty_delta() -> None:
+    result = {"chosenCandidates": [{"token": "!", "logProbability": -0.5}]}
+    body = sse(
+        response({"text": "Hi"}),
+        {"candidates": [{"content": {"role": "model", "parts": []}, "logprobsResult": result}]},
+        response(finish="STOP"),
+    )
+    events, error = parse_every_way(body, api="gemini")
+    assert error is None
+    deltas = [e for e in events if isinstance(e, OutputTextDelta)]
+    assert [(d.delta, [t.token for t in d.logprobs or ()]) for d in deltas] == [
+        ("Hi", []),
+        ("", ["!"]),
+    ]

@@ -24,11 +24,19 @@ candidate 0 is read), a ``finishReason`` on the candidate, ``usageMetadata``, ``
   ``args`` as JSON text (a call without ``args`` has ``{}``), its ``id`` the server's or
   ``gemini_call_N`` (parallel calls come without ids), its signature where the compatible
   route puts it (``extra_content.google.thought_signature``): only the first call of a
-  parallel set carries one.
+  parallel set carries one. Vertex's streamed arguments (``name`` with ``willContinue``, then
+  ``partialArgs`` parts, then one without ``willContinue``) are joined
+  (``_partial_args.py``): the call is added when it starts (with ``stream_tool_arguments``)
+  and done when its last part comes, its arguments whole; it goes back next turn as one
+  ``functionCall`` with ``args``, where it started.
 * ``finishReason``: ``STOP`` (``tool_calls`` when calls came), ``MAX_TOKENS`` → ``length``,
   ``SAFETY`` / ``RECITATION`` / ``BLOCKLIST`` / ``PROHIBITED_CONTENT`` / ``SPII`` →
   ``content_filter``, ``MALFORMED_FUNCTION_CALL`` → :class:`~trio_chatsse.ProviderError`;
   ``promptFeedback.blockReason`` → ``content_filter`` with no output.
+* ``logprobsResult`` (asked with ``generationConfig.responseLogprobs``, and ``logprobs`` for
+  the alternatives) goes with the event's text: its tokens on the event's first text delta,
+  and all of them on the done message's text; an event with tokens and no text gives an empty
+  delta that carries them. A ``logProbability`` left out is 0 (protobuf's JSON omits zeros).
 * ``usageMetadata`` comes on every event and only the last with counts is final (Vertex sends
   count-less ones): input ``promptTokenCount``, output ``candidatesTokenCount`` +
   ``thoughtsTokenCount``, reasoning ``thoughtsTokenCount``, cached
@@ -55,12 +63,14 @@ from ._models import (
     Reasoning,
     ReasoningContentDelta,
     ReasoningText,
+    TokenLogprob,
     TokenUsage,
 )
 from ._parsers import ParserCore, ParserState
+from ._partial_args import StreamedArguments
 from ._response_items import nonempty_str
 from ._tool_calls import live_call_events
-from ._wire import error_from_object, length_without_limit
+from ._wire import error_from_object, length_without_limit, token_logprobs
 
 __all__ = ["GENERATED_ID_PREFIX", "GeminiEventParser"]
 
@@ -108,6 +118,10 @@ class GeminiEventParser(ParserCore):
         self._calls = 0
         self._finish: str | None = None
         self._usage: TokenUsage | None = None
+        #: A call whose arguments Vertex is streaming: its item, arguments, index and part.
+        self._streamed: tuple[FunctionCall, StreamedArguments, int, dict[str, object]] | None
+        self._streamed = None
+        self._logprobs: list[TokenLogprob] = []
 
     @property
     def partial_text(self) -> str:
@@ -134,9 +148,13 @@ class GeminiEventParser(ParserCore):
         candidate = candidates[0]
         content = candidate.get("content")
         parts = content.get("parts") if type(content) is dict else None
+        first = len(self._out)
         for part in parts if type(parts) is list else ():
             if type(part) is dict:
                 self._on_part(part)
+        tokens = _logprobs(candidate.get("logprobsResult"))
+        if tokens:
+            self._on_logprobs(tokens, first)
         finish = candidate.get("finishReason")
         if type(finish) is str and finish:
             self._on_finish(finish)
@@ -186,14 +204,36 @@ class GeminiEventParser(ParserCore):
         self._text.append(text)
         self._out.append(OutputTextDelta(delta=text, output_index=self._text_index))
 
+    def _on_logprobs(self, tokens: list[TokenLogprob], first: int) -> None:
+        """An event's tokens, onto its first text delta (from ``first`` on in the output)."""
+        for position in range(first, len(self._out)):
+            delta = self._out[position]
+            if isinstance(delta, OutputTextDelta):
+                self._out[position] = delta.model_copy(update={"logprobs": tokens})
+                break
+        else:
+            if self._text is None:
+                logger.debug("dropping %d logprobs that came before any text", len(tokens))
+                return
+            self._out.append(
+                OutputTextDelta(delta="", output_index=self._text_index, logprobs=tokens)
+            )
+        self._logprobs += tokens
+
     def _on_call(self, call: dict[str, object], signature: str | None) -> None:
+        if self._streamed is not None:
+            self._streamed[1].add(call.get("partialArgs"))
+            if call.get("willContinue") is not True:
+                self._end_streamed_call()
+            return
         name = call.get("name")
         if type(name) is not str or not name:
             return  # a call without a name is never passed on as one
         self._calls += 1
-        self._parts.append(
-            {"functionCall": call, **({"thoughtSignature": signature} if signature else {})}
-        )
+        part: dict[str, object] = {"functionCall": call}
+        if signature:
+            part["thoughtSignature"] = signature
+        self._parts.append(part)
         call_id = nonempty_str(call.get("id")) or f"{GENERATED_ID_PREFIX}{self._calls}"
         fields: dict[str, object] = {}
         if signature:
@@ -205,8 +245,33 @@ class GeminiEventParser(ParserCore):
             provider_fields=fields,
         )
         index = self._allocate()
+        if call.get("willContinue") is True:
+            arguments = StreamedArguments(call.get("args"))
+            arguments.add(call.get("partialArgs"))
+            self._streamed = (item, arguments, index, part)
+            if self.stream_tool_arguments:
+                self._out += live_call_events(item, index)[:1]
+            return
         if self.stream_tool_arguments:
             self._out += live_call_events(item, index)
+        self._out.append(OutputItemDone(item=item, output_index=index))
+
+    def _end_streamed_call(self) -> None:
+        """The last part of a call whose arguments were streamed: the call, done."""
+        assert self._streamed is not None
+        item, arguments, index, part = self._streamed
+        self._streamed = None
+        if arguments.skipped:
+            logger.warning(
+                "%d streamed arguments of call %s could not be placed", arguments.skipped, item.name
+            )
+        started = part["functionCall"]
+        assert isinstance(started, dict)
+        whole = {k: v for k, v in started.items() if k in ("name", "id")}
+        part["functionCall"] = {**whole, "args": arguments.value}
+        item = item.model_copy(update={"arguments": json.dumps(arguments.value)})
+        if self.stream_tool_arguments:
+            self._out += live_call_events(item, index)[1:]
         self._out.append(OutputItemDone(item=item, output_index=index))
 
     def _on_finish(self, finish: str) -> None:
@@ -219,6 +284,8 @@ class GeminiEventParser(ParserCore):
                 )
             )
             return
+        if self._streamed is not None:  # a last part never came: the call ends with the answer
+            self._end_streamed_call()
         if finish == "MAX_TOKENS":
             overflow = length_without_limit(self.token_limit_set, "finishReason: MAX_TOKENS")
             if overflow is not None:
@@ -249,7 +316,9 @@ class GeminiEventParser(ParserCore):
             out.append(OutputItemDone(item=thought, output_index=self._thinking_index))
         if self._parts:
             index = self._text_index if self._text is not None else self._allocate()
-            content = [OutputText(text="".join(self._text))] if self._text is not None else []
+            content = []
+            if self._text is not None:
+                content = [OutputText(text="".join(self._text), logprobs=self._logprobs)]
             fields = {"gemini_parts": self._parts}
             message = Message(content=content, provider_fields=fields)
             out.append(OutputItemDone(item=message, output_index=index))
@@ -261,6 +330,31 @@ class GeminiEventParser(ParserCore):
         )
         self.state = ParserState.COMPLETED
         return out
+
+
+def _logprobs(result: object) -> list[TokenLogprob]:
+    """The tokens of a ``logprobsResult``: each chosen token, with the top candidates of its
+    step."""
+    if type(result) is not dict or type(chosen := result.get("chosenCandidates")) is not list:
+        return []
+    steps = result.get("topCandidates")
+    steps = steps if type(steps) is list else []
+
+    def entry(candidate: dict[str, object]) -> dict[str, object]:
+        return {
+            "token": candidate.get("token", ""),
+            "logprob": candidate.get("logProbability", 0.0),
+        }
+
+    entries = []
+    for position, candidate in enumerate(chosen):
+        if type(candidate) is not dict:
+            continue
+        step = steps[position] if position < len(steps) else None
+        top = step.get("candidates") if type(step) is dict else None
+        alternatives = [entry(c) for c in top if type(c) is dict] if type(top) is list else []
+        entries.append({**entry(candidate), "top_logprobs": alternatives})
+    return token_logprobs(entries) or []
 
 
 def _usage(usage: dict[str, object]) -> TokenUsage:

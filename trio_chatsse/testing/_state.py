@@ -2,13 +2,15 @@
 
 The server notes, per tool call it sent, the provider state that went with it, and refuses a
 later request whose history dropped it, with the provider's own error message: Gemini 3's
-thought signature on the call, DeepSeek's reasoning in the field it came in, OpenRouter's
+thought signature on the call (on the compatible route, and on the first call part of a native
+``model`` turn), DeepSeek's reasoning in the field it came in, OpenRouter's
 merged ``reasoning_details``, and OpenAI's reasoning item before a function call in a stateless
 Responses loop. Pure: no trio, no I/O.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -34,6 +36,8 @@ class ProviderState:
 
     def __init__(self) -> None:
         self._sent: dict[str, _SentState] = {}
+        #: Gemini's native signatures, by the signed call's name and arguments.
+        self._signed_calls: dict[tuple[str, str], str] = {}
 
     def remember(self, script: Script, response_id: str, request: Mapping[str, object]) -> None:
         """Note, per tool call id, the provider state a client must send back with the call."""
@@ -44,6 +48,9 @@ class ProviderState:
         if encrypted_reasoning(request) and script.reasoning:
             item = response_object(script, response_id, encrypted=True)["output"][0]  # type: ignore[index]  # a list of items
             reasoning_item = (item["id"], item["encrypted_content"])
+        if "contents" in request and script.tool_calls:  # Gemini's native form signs the first
+            first = script.tool_calls[0]
+            self._signed_calls[(first.name, _canonical(first.arguments))] = script.signature()
         for index, call in enumerate(script.tool_calls):
             state = _SentState(
                 call.extra_content,
@@ -61,6 +68,9 @@ class ProviderState:
         items = request.get("input")
         if isinstance(items, list):
             return self._missing_reasoning_items(items)
+        contents = request.get("contents")
+        if isinstance(contents, list):
+            return self._missing_signatures(contents)
         messages = request.get("messages")
         for position, message in enumerate(messages if isinstance(messages, list) else ()):
             content = message.get("content") if isinstance(message, dict) else None
@@ -99,6 +109,26 @@ class ProviderState:
                 return f"messages.{position}.content.0: Invalid `signature` in `thinking` block"
         return None
 
+    def _missing_signatures(self, contents: list[object]) -> str | None:
+        """Gemini 3's native rule: a signed function call goes back with its signature, on
+        the same part."""
+        for position, content in enumerate(contents):
+            parts = content.get("parts") if isinstance(content, dict) else None
+            for part in parts if isinstance(parts, list) else ():
+                call = part.get("functionCall") if isinstance(part, dict) else None
+                if not isinstance(call, dict):
+                    continue
+                args = json.dumps(call.get("args") or {})
+                signed = self._signed_calls.get((str(call.get("name")), _canonical(args)))
+                if signed is not None and part.get("thoughtSignature") != signed:
+                    return (
+                        "Function call is missing a thought_signature in functionCall parts. "
+                        "This is required for tools to work correctly, and missing "
+                        "thought_signature may lead to degraded model performance. Additional "
+                        f"data, function call `{call.get('name')}` , position {position + 1}."
+                    )
+        return None
+
     def _missing_reasoning_items(self, items: list[object]) -> str | None:
         """OpenAI's rule for a stateless Responses loop: a function call goes back with the
         reasoning item (id and encrypted content) that came before it."""
@@ -118,6 +148,15 @@ class ProviderState:
                     f"'reasoning' item: '{needed[0]}'."
                 )
         return None
+
+
+def _canonical(arguments: str) -> str:
+    """Arguments as JSON with sorted keys, so that the same call matches however it is
+    spaced."""
+    try:
+        return json.dumps(json.loads(arguments), sort_keys=True)
+    except ValueError:
+        return arguments
 
 
 def _missing_from_message(
