@@ -33,12 +33,15 @@ import trio
 from consumers import BURST, FLOOR, OURS, TABLES, Clients, Consumer
 from replay import (
     MESSAGES_SCENARIOS,
+    NATIVE_SCENARIOS,
     RESPONSES_SCENARIOS,
     SCENARIOS,
     Result,
     body_size,
     chat_chunks,
+    gemini_payloads,
     messages_payloads,
+    ollama_payloads,
     responses_payloads,
     serve,
 )
@@ -82,7 +85,13 @@ class Case:
 @functools.cache
 def _expected(api: str, scenario: str, n: int) -> tuple[Result, int]:
     """What a run must give, and the body's size: built once, before any run is timed."""
-    payloads = {"chat": chat_chunks, "responses": responses_payloads, "messages": messages_payloads}
+    payloads = {
+        "chat": chat_chunks,
+        "responses": responses_payloads,
+        "messages": messages_payloads,
+        "gemini": gemini_payloads,
+        "ollama": ollama_payloads,
+    }
     result = payloads[api](scenario, n)[1]
     return result, body_size(api, scenario, n)
 
@@ -91,7 +100,8 @@ def _consumers(case: Case, only: tuple[str, ...] | None) -> dict[str, Consumer]:
     table = TABLES[case.api]
     names = [name for name in table if only is None or name in only]
     if not case.with_openai:
-        names = [name for name in names if not name.startswith(("openai", "anthropic"))]
+        sdks = ("openai", "anthropic", "google-genai", "ollama-python")
+        names = [name for name in names if not name.startswith(sdks)]
     return {name: table[name] for name in names}
 
 
@@ -329,6 +339,7 @@ def plan(quick: bool) -> list[Case]:
     cases += [Case("chat", s, 10_000, 5) for s in SCENARIOS if s != "text"]
     cases += [Case("responses", s, 10_000, 5) for s in RESPONSES_SCENARIOS]
     cases += [Case("messages", s, 10_000, 5) for s in MESSAGES_SCENARIOS]
+    cases += [Case(api, s, 10_000, 5) for api in ("gemini", "ollama") for s in NATIVE_SCENARIOS]
     cases += [
         Case("chat", "burst", BURST_CHUNKS, 15, k=1),
         Case("chat", "burst", BURST_CHUNKS, 5, k=100),

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import httpx2
+import trio
 from replay import Result
 
 #: How many streams a client may run at once: enough for the largest burst.
@@ -29,6 +30,37 @@ class Clients:
     http2: httpx2.AsyncClient
     openai: Any = None  # openai.AsyncOpenAI, an optional import
     anthropic: Any = None  # anthropic.AsyncAnthropic, an optional import
+    _genai: Any = None
+    _ollama: Any = None
+    _loop: Any = None
+
+    def asyncio_loop(self) -> Any:
+        """An asyncio loop running in a thread of this process, for google-genai."""
+        if self._loop is None:
+            import asyncio
+            import threading
+
+            self._loop = asyncio.new_event_loop()
+            threading.Thread(target=self._loop.run_forever, daemon=True).start()
+        return self._loop
+
+    def genai(self) -> Any:
+        """google-genai's client on the replay server (made on first use)."""
+        if self._genai is None:
+            from google import genai
+            from google.genai import types
+
+            options = types.HttpOptions(base_url=self.base_url + "/", api_version="")
+            self._genai = genai.Client(api_key="bench", http_options=options)
+        return self._genai
+
+    def ollama(self) -> Any:
+        """ollama-python's async client on the replay server (made on first use)."""
+        if self._ollama is None:
+            import ollama
+
+            self._ollama = ollama.AsyncClient(host=self.base_url, timeout=120)
+        return self._ollama
 
     @classmethod
     def open(cls, port: int, *, burst: bool = False) -> Clients:
@@ -96,6 +128,8 @@ class Clients:
             await self.openai.close()
         if self.anthropic is not None:
             await self.anthropic.close()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
 
 
 Consumer = Callable[[Clients, str, int], Awaitable["Result | int"]]
@@ -482,6 +516,155 @@ async def messages_trio_chatsse(c: Clients, scenario: str, n: int) -> Result:
     return _stream_result(stream, Reasoning)
 
 
+# -- Gemini's native API ------------------------------------------------------------------------
+
+
+def gemini_path(scenario: str, n: int) -> str:
+    return f"models/{scenario}:{n}:streamGenerateContent?alt=sse"
+
+
+GEMINI_BODY: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": "go"}]}]}
+
+
+class GeminiAccumulator:
+    """A hand-rolled consumer of Gemini events: text parts, whole calls, the last usage."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.calls: list[tuple[str, str, str]] = []
+        self.total = 0
+
+    def add(self, event: dict[str, Any]) -> None:
+        for part in event["candidates"][0]["content"]["parts"]:
+            if "text" in part:
+                self.text.append(part["text"])
+            elif "functionCall" in part:
+                call = part["functionCall"]
+                self.calls.append((call["id"], call["name"], json.dumps(call.get("args", {}))))
+        self.total = event["usageMetadata"]["totalTokenCount"]
+
+    def result(self) -> Result:
+        return "".join(self.text), "", self.calls, self.total
+
+
+async def gemini_raw_bytes(c: Clients, scenario: str, n: int) -> int:
+    return await _raw_bytes(c.http, gemini_path(scenario, n), GEMINI_BODY)
+
+
+async def gemini_httpx_sse(c: Clients, scenario: str, n: int) -> Result:
+    from httpx_sse import aconnect_sse
+
+    acc = GeminiAccumulator()
+    async with aconnect_sse(c.http, "POST", gemini_path(scenario, n), json=GEMINI_BODY) as es:
+        async for sse in es.aiter_sse():
+            acc.add(json.loads(sse.data))
+    return acc.result()
+
+
+async def google_genai(c: Clients, scenario: str, n: int) -> Result:
+    """google-genai's ``generate_content_stream``. The SDK runs on asyncio only (it asks
+    asyncio for the running loop), so it runs on an asyncio loop in a thread of this process,
+    kept across runs; the thread's CPU time is the process's."""
+    import asyncio
+
+    async def run() -> Result:
+        text: list[str] = []
+        calls: list[tuple[str, str, str]] = []
+        total = 0
+        stream = await c.genai().aio.models.generate_content_stream(
+            model=f"{scenario}:{n}", contents="go"
+        )
+        async for chunk in stream:
+            for part in chunk.candidates[0].content.parts or ():
+                if part.text is not None:
+                    text.append(part.text)
+                elif part.function_call is not None:
+                    call = part.function_call
+                    calls.append((call.id, call.name, json.dumps(call.args)))
+            total = chunk.usage_metadata.total_token_count
+        return "".join(text), "", calls, total
+
+    future = asyncio.run_coroutine_threadsafe(run(), c.asyncio_loop())
+    result: Result = await trio.to_thread.run_sync(future.result)
+    return result
+
+
+async def gemini_trio_chatsse(c: Clients, scenario: str, n: int) -> Result:
+    from trio_chatsse import Reasoning, open_gemini_stream
+
+    async with open_gemini_stream(
+        c.http, model=f"{scenario}:{n}", contents=GEMINI_BODY["contents"]
+    ) as stream:
+        async for _ in stream:
+            pass
+    return _stream_result(stream, Reasoning)
+
+
+# -- Ollama's native API ------------------------------------------------------------------------
+
+
+def ollama_request(scenario: str, n: int) -> dict[str, object]:
+    return {"model": f"{scenario}:{n}", "messages": [{"role": "user", "content": "go"}]}
+
+
+def _ollama_result(lines: list[dict[str, Any]]) -> Result:
+    text: list[str] = []
+    calls: list[tuple[str, str, str]] = []
+    total = 0
+    for line in lines:
+        message = line.get("message") or {}
+        text.append(message.get("content") or "")
+        for call in message.get("tool_calls") or ():
+            function = call["function"]
+            calls.append((call["id"], function["name"], json.dumps(function["arguments"])))
+        if line.get("done"):
+            total = line.get("prompt_eval_count", 0) + line.get("eval_count", 0)
+    return "".join(text), "", calls, total
+
+
+async def ollama_raw_bytes(c: Clients, scenario: str, n: int) -> int:
+    return await _raw_bytes(c.http, "api/chat", ollama_request(scenario, n))
+
+
+async def ollama_lines_json(c: Clients, scenario: str, n: int) -> Result:
+    lines = []
+    async with c.http.stream("POST", "api/chat", json=ollama_request(scenario, n)) as response:
+        async for line in response.aiter_lines():
+            if line:
+                lines.append(json.loads(line))
+    return _ollama_result(lines)
+
+
+async def ollama_python(c: Clients, scenario: str, n: int) -> Result:
+    """ollama-python's ``AsyncClient.chat(stream=True)`` (on httpx, so it runs under trio)."""
+    text: list[str] = []
+    calls: list[tuple[str, str, str]] = []
+    total = 0
+    stream = await c.ollama().chat(
+        model=f"{scenario}:{n}", messages=[{"role": "user", "content": "go"}], stream=True
+    )
+    async for part in stream:
+        text.append(part.message.content or "")
+        for call in part.message.tool_calls or ():
+            # ollama-python 0.6's ToolCall keeps no id (the body's are call_0, call_1...).
+            arguments = json.dumps(dict(call.function.arguments))
+            calls.append((f"call_{len(calls)}", call.function.name, arguments))
+        if part.done:
+            total = (part.prompt_eval_count or 0) + (part.eval_count or 0)
+    return "".join(text), "", calls, total
+
+
+async def ollama_trio_chatsse(c: Clients, scenario: str, n: int) -> Result:
+    from trio_chatsse import Reasoning, open_ollama_stream
+
+    async with open_ollama_stream(
+        c.http, model=f"{scenario}:{n}", messages=[{"role": "user", "content": "go"}]
+    ) as stream:
+        async for _ in stream:
+            pass
+    return _stream_result(stream, Reasoning)
+
+
 FLOOR = "httpx aiter_bytes (floor)"
 OURS = "trio_chatsse"
 CHAT: dict[str, Consumer] = {
@@ -509,8 +692,26 @@ MESSAGES: dict[str, Consumer] = {
     "anthropic messages.stream() helper": anthropic_helper,
     OURS: messages_trio_chatsse,
 }
+GEMINI: dict[str, Consumer] = {
+    FLOOR: gemini_raw_bytes,
+    "httpx-sse + json": gemini_httpx_sse,
+    "google-genai generate_content_stream": google_genai,
+    OURS: gemini_trio_chatsse,
+}
+OLLAMA: dict[str, Consumer] = {
+    FLOOR: ollama_raw_bytes,
+    "httpx aiter_lines + json": ollama_lines_json,
+    "ollama-python chat(stream=True)": ollama_python,
+    OURS: ollama_trio_chatsse,
+}
 #: Each API's consumers.
-TABLES = {"chat": CHAT, "responses": RESPONSES, "messages": MESSAGES}
+TABLES = {
+    "chat": CHAT,
+    "responses": RESPONSES,
+    "messages": MESSAGES,
+    "gemini": GEMINI,
+    "ollama": OLLAMA,
+}
 #: The consumers of the concurrent scenario (K streams at once through one client).
 BURST = (
     FLOOR,

@@ -13,10 +13,12 @@ import socketserver
 import sys
 import threading
 from typing import ClassVar
+from urllib.parse import unquote
 
 SCENARIOS = ("text", "reasoning", "tools", "mixed")
 RESPONSES_SCENARIOS = ("text", "tools")
 MESSAGES_SCENARIOS = ("text", "tools")
+NATIVE_SCENARIOS = ("text", "tools")
 Result = tuple[str, str, list[tuple[str, str, str]], int]
 """What a consumer hands back: text, reasoning, tool calls (id, name, arguments), total tokens."""
 
@@ -283,8 +285,93 @@ def messages_events(scenario: str, n: int) -> list[bytes]:
     return [f"event: {p['type']}\ndata: ".encode() + _json(p) + b"\n\n" for p in payloads]
 
 
-#: Each API's body of SSE events, by the path the request names.
-EVENTS = {"chat": chat_events, "responses": responses_events, "messages": messages_events}
+# -- Gemini's and Ollama's native APIs --------------------------------------------------------
+
+
+def _native_shares(scenario: str, n: int) -> tuple[int, int]:
+    """Text pieces and whole calls (both APIs send a call whole) besides the last event."""
+    body = n - 1
+    calls = body // 10 if scenario == "tools" else 0
+    return body - calls, calls
+
+
+def _native_calls(count: int) -> list[tuple[str, str, dict[str, object]]]:
+    return [(f"call_{i}", f"tool_{i}", {"i": i, "q": f"v{i}"}) for i in range(count)]
+
+
+def gemini_payloads(scenario: str, n: int) -> tuple[list[dict[str, object]], Result]:
+    """``n`` events of a Gemini ``streamGenerateContent?alt=sse`` body, as Gemini writes them
+    (usage on every event, the counts on the last), and the result they must give."""
+    text_n, calls_n = _native_shares(scenario, n)
+
+    def event(parts: list[object], **candidate: object) -> dict[str, object]:
+        usage = candidate.pop("usage", {"promptTokenCount": 10, "totalTokenCount": 10})
+        return {
+            "candidates": [{"content": {"role": "model", "parts": parts}, "index": 0, **candidate}],
+            "usageMetadata": usage,
+            "modelVersion": "bench",
+            "responseId": "bench",
+        }
+
+    text = [f"w{i} " for i in range(text_n)]
+    payloads = [event([{"text": piece}]) for piece in text]
+    calls = _native_calls(calls_n)
+    payloads += [
+        event([{"functionCall": {"id": call_id, "name": name, "args": args}}])
+        for call_id, name, args in calls
+    ]
+    usage = {"promptTokenCount": 10, "candidatesTokenCount": n, "totalTokenCount": 10 + n}
+    payloads.append(event([], finishReason="STOP", usage=usage))
+    found = [(call_id, name, json.dumps(args)) for call_id, name, args in calls]
+    return payloads, ("".join(text), "", found, 10 + n)
+
+
+def gemini_events(scenario: str, n: int) -> list[bytes]:
+    """The SSE events of a Gemini body: CRLF-framed, no ``[DONE]``."""
+    return [b"data: " + _json(p) + b"\r\n\r\n" for p in gemini_payloads(scenario, n)[0]]
+
+
+def ollama_payloads(scenario: str, n: int) -> tuple[list[dict[str, object]], Result]:
+    """``n`` lines of an Ollama ``/api/chat`` body (the calls whole in one line), and the
+    result they must give."""
+    text_n, calls_n = _native_shares(scenario, n)
+    text_n = n - 1 - (1 if calls_n else 0)  # the calls go in one line
+    stamp = {"model": "bench", "created_at": "2026-12-06T00:00:00.000000Z"}
+    text = [f"w{i} " for i in range(text_n)]
+    lines: list[dict[str, object]] = [
+        {**stamp, "message": {"role": "assistant", "content": piece}, "done": False}
+        for piece in text
+    ]
+    calls = _native_calls(calls_n)
+    if calls:
+        tool_calls = [
+            {"id": call_id, "function": {"index": i, "name": name, "arguments": args}}
+            for i, (call_id, name, args) in enumerate(calls)
+        ]
+        message = {"role": "assistant", "content": "", "tool_calls": tool_calls}
+        lines.append({**stamp, "message": message, "done": False})
+    last = {"role": "assistant", "content": ""}
+    lines.append(
+        {**stamp, "message": last, "done": True, "done_reason": "stop",
+         "prompt_eval_count": 10, "eval_count": n}
+    )  # fmt: skip
+    found = [(call_id, name, json.dumps(args)) for call_id, name, args in calls]
+    return lines, ("".join(text), "", found, 10 + n)
+
+
+def ollama_events(scenario: str, n: int) -> list[bytes]:
+    """The NDJSON lines of an Ollama body."""
+    return [_json(line) + b"\n" for line in ollama_payloads(scenario, n)[0]]
+
+
+#: Each API's body of SSE events (NDJSON lines for Ollama), by the path the request names.
+EVENTS = {
+    "chat": chat_events,
+    "responses": responses_events,
+    "messages": messages_events,
+    "gemini": gemini_events,
+    "ollama": ollama_events,
+}
 
 
 def _json(value: object) -> bytes:
@@ -299,7 +386,7 @@ def body_size(api: str, scenario: str, n: int) -> int:
 # -- the server ---------------------------------------------------------------------------------
 
 
-_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: %s\r\ntransfer-encoding: chunked\r\n\r\n"
 
 
 def _framed(events: list[bytes]) -> list[bytes]:
@@ -322,14 +409,22 @@ class _Handler(socketserver.StreamRequestHandler):
                 if name.strip().lower() == "content-length":
                     length = int(value)
             request = json.loads(self.rfile.read(length))
-            path = request_line.split()[1].decode().rsplit("/", 1)[-1]
-            api = {"responses": "responses", "messages": "messages"}.get(path, "chat")
-            key = (api, request["model"])  # model: "scenario:n"
+            target = unquote(request_line.split()[1].decode().split("?")[0])
+            path = target.rsplit("/", 1)[-1]
+            if path.endswith(":streamGenerateContent"):  # models/{scenario:n}:stream...
+                api, model = "gemini", path.removesuffix(":streamGenerateContent")
+            else:
+                names = {"responses": "responses", "messages": "messages", "chat": "ollama"}
+                api, model = names.get(path, "chat"), request["model"]
+                if api == "ollama" and not target.endswith("api/chat"):
+                    api = "chat"
+            key = (api, model)  # model: "scenario:n"
             with self.lock:
                 if key not in self.cache:
                     scenario, n = key[1].split(":")
                     self.cache[key] = _framed(EVENTS[api](scenario, int(n)))
-            self.connection.sendall(_HEAD)
+            kind = b"application/x-ndjson" if api == "ollama" else b"text/event-stream"
+            self.connection.sendall(_HEAD % kind)
             for frame in self.cache[key]:
                 self.connection.sendall(frame)
 
