@@ -1,5 +1,5 @@
-"""Stream OpenAI-compatible Chat Completions, Responses API and Anthropic Messages API answers
-as typed, ordered events under trio.
+"""Stream OpenAI-compatible Chat Completions, Responses API, Anthropic Messages API, and Gemini's
+and Ollama's native answers as typed, ordered events under trio.
 
 What a stream needs is imported from here, in the sections of the API reference
 (``docs/api.rst``). The rest is in public submodules, as trio keeps ``trio.lowlevel`` and
