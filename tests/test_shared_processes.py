@@ -126,3 +126,19 @@ async def test_batch_shares_a_limit_only_with_redis_and_key(tmp_path: Path) -> N
         done = await trio.run_process(command + extra, capture_stderr=True, check=False)
         assert done.returncode == 2
         assert message in done.stderr
+
+
+async def test_a_batch_stops_when_its_shared_limits_are_unreachable(tmp_path: Path) -> None:
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    batch_input(source, 5)
+    async with open_chat_server(default=Reply(text="ok")) as server:
+        command = [sys.executable, "-m", "trio_chatsse", "batch", str(source), "-o", str(output)]
+        command += ["--base-url", server.base_url, "--key", "batch"]
+        command += ["--redis", f"unix://{tmp_path / 'no-redis.sock'}"]
+        with trio.fail_after(60):
+            done = await trio.run_process(command, capture_stderr=True, check=False)
+    assert done.returncode == 1
+    assert b"unreachable" in done.stderr
+    assert server.requests == []
+    # No line was written for the requests that were not sent: a rerun sends them.
+    assert [line.get("custom_id") for line in written(output)] in ([], [None])

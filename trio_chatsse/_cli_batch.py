@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 import hashlib
 import importlib
+import importlib.util
 import json
 import sys
 import time
@@ -16,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ._batch import open_batch
 from ._batch_bodies import BatchResult
+from ._errors import LimiterUnavailableError
 from ._limiter import Limiter
 
 if TYPE_CHECKING:
@@ -25,6 +27,8 @@ __all__ = ["add_batch_command", "check_batch_args", "run_batch_command"]
 
 #: Seconds between two progress lines when standard error is not a terminal.
 PROGRESS_EVERY = 5.0
+#: The error code of a request not sent because the shared limits' Redis was unreachable.
+_UNSHARED = LimiterUnavailableError.__name__
 
 
 def add_batch_command(
@@ -243,6 +247,8 @@ def check_batch_args(args: argparse.Namespace) -> None:
         raise ValueError("no base URL: pass --base-url or set OPENAI_BASE_URL")
     if (args.redis is None) != (args.key is None):
         raise ValueError("--redis and --key go together: the Redis, and the limits' name in it")
+    if args.redis is not None and importlib.util.find_spec("coredis") is None:
+        raise ValueError("--redis needs the redis extra: pip install 'trio-chatsse[redis]'")
     if not args.input.is_file():
         raise ValueError(f"no input file {str(args.input)!r}")
     folder = args.output.parent
@@ -284,6 +290,9 @@ async def run_batch_command(args: argparse.Namespace, new_client: Callable[..., 
                     max_retries=args.max_retries,
                 ) as results:
                     async for result in results:
+                        if result.error and result.error.get("code") == _UNSHARED:
+                            # Not the line's failure: stop, and leave it for a rerun.
+                            raise LimiterUnavailableError(str(result.error.get("message")))
                         for each in (*todo.invalid, todo.with_line(result)):
                             number += 1
                             # One write of a whole line: a crash loses a line, never half.
