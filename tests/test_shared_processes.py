@@ -59,7 +59,7 @@ async def test_a_process_killed_while_holding_a_slot_frees_it_within_the_lease(
             holder.kill()  # SIGKILL: nothing is given back
             killed = trio.current_time()
             permit = await limiter.acquire(1)
-            assert trio.current_time() - killed < 1.0 + 0.5
+            assert trio.current_time() - killed < 1.0 + 1.0  # the lease, and slack
             await limiter.settle(permit, None)
     finally:
         holder.kill()
