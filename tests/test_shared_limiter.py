@@ -15,6 +15,7 @@ import trio
 import trio.testing
 
 from trio_chatsse import Limiter, open_chat_stream
+from trio_chatsse.batch import open_batch
 from trio_chatsse.limits import LimiterUnavailableError
 from trio_chatsse.testing import (
     RateLimitWindow,
@@ -285,3 +286,26 @@ async def test_a_local_limiter_opens_as_a_no_op() -> None:
     async with Limiter(max_concurrent=1) as limiter:
         assert not limiter.shared
         await limiter.settle(await limiter.acquire(1), None)
+
+
+async def test_a_batch_stops_when_its_limiter_cannot_reach_redis(redis: RedisServer) -> None:
+    lines = [
+        {
+            "custom_id": f"r{n}",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {"model": "m", "messages": MESSAGES},
+        }
+        for n in range(6)
+    ]
+    limiter = Limiter(redis=redis.url, key="batch", redis_timeout=0.5)
+    results = []
+    async with open_chat_server(default=Reply(text="ok")) as server, limiter:
+        await redis.stop()
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            with trio.fail_after(10), pytest.raises(LimiterUnavailableError):
+                async with open_batch(http, lines, concurrency=2, limiter=limiter) as channel:
+                    async for result in channel:
+                        results.append(result)  # pragma: no cover - nothing was sent
+    assert results == []  # no line is marked failed: a rerun sends every one
+    assert server.requests == []

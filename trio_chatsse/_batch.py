@@ -17,7 +17,7 @@ import trio
 
 from ._apis import wire_api
 from ._batch_bodies import BatchRequest, BatchResult, read_request
-from ._errors import ChatSSEError, HTTPStatusError
+from ._errors import ChatSSEError, HTTPStatusError, LimiterUnavailableError
 from ._nursery import open_background_nursery
 from ._open import open_body_stream
 
@@ -71,6 +71,9 @@ async def open_batch(
         Exception: What reading ``requests`` raised (a ``json.loads`` of a blank line, say),
             as itself, once the requests read before it are done and their results given:
             the channel ends there, and the error comes out of the ``async with``.
+        LimiterUnavailableError: The limiter's Redis could not be reached: not any one
+            request's failure, so the batch stops the same way, and the requests not sent
+            get no result (a rerun sends them).
         ValueError: ``concurrency`` is not 1 or more.
     """
     if concurrency < 1:
@@ -81,8 +84,8 @@ async def open_batch(
         "max_retries": max_retries,
         "limiter": limiter,
     }
-    #: An error of the ``requests`` iterable, raised from the block once the requests read
-    #: before it are done (never inside an ExceptionGroup).
+    #: An error of the ``requests`` iterable, or of the limiter, raised from the block once the
+    #: requests under way are done (never inside an ExceptionGroup).
     failure: list[Exception] = []
     send_work, receive_work = trio.open_memory_channel[BatchRequest](0)
     send_result, receive_result = trio.open_memory_channel[BatchResult](concurrency)
@@ -109,7 +112,14 @@ async def open_batch(
     async def work(send: trio.MemorySendChannel[BatchResult]) -> None:
         async with send:
             async for request in receive_work:
-                await send.send(await _run(client, request, options))
+                if failure:
+                    continue  # the batch stops: what is still read is not sent
+                try:
+                    result = await _run(client, request, options)
+                except LimiterUnavailableError as exc:
+                    failure.append(exc)
+                    continue
+                await send.send(result)
 
     with receive_result, receive_work:  # closed after the tasks are cancelled and done
         async with open_background_nursery() as nursery:
@@ -129,6 +139,8 @@ async def _run(client: Any, request: BatchRequest, options: dict[str, Any]) -> B
             completed = await stream.final()
             output = stream.output
             request_id = _request_id(stream.response)
+    except LimiterUnavailableError:
+        raise  # not this request's failure: the batch's
     except HTTPStatusError as error:
         body_out: dict[str, object] = (
             {"error": error.error} if error.error is not None else _error_body(error.body)

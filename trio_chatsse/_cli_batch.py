@@ -17,7 +17,6 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ._batch import open_batch
 from ._batch_bodies import BatchResult
-from ._errors import LimiterUnavailableError
 from ._limiter import Limiter
 
 if TYPE_CHECKING:
@@ -27,8 +26,6 @@ __all__ = ["add_batch_command", "check_batch_args", "run_batch_command"]
 
 #: Seconds between two progress lines when standard error is not a terminal.
 PROGRESS_EVERY = 5.0
-#: The error code of a request not sent because the shared limits' Redis was unreachable.
-_UNSHARED = LimiterUnavailableError.__name__
 
 
 def add_batch_command(
@@ -290,9 +287,6 @@ async def run_batch_command(args: argparse.Namespace, new_client: Callable[..., 
                     max_retries=args.max_retries,
                 ) as results:
                     async for result in results:
-                        if result.error and result.error.get("code") == _UNSHARED:
-                            # Not the line's failure: stop, and leave it for a rerun.
-                            raise LimiterUnavailableError(str(result.error.get("message")))
                         for each in (*todo.invalid, todo.with_line(result)):
                             number += 1
                             # One write of a whole line: a crash loses a line, never half.
