@@ -84,9 +84,11 @@ async def open_batch(
         "max_retries": max_retries,
         "limiter": limiter,
     }
-    #: An error of the ``requests`` iterable, or of the limiter, raised from the block once the
-    #: requests under way are done (never inside an ExceptionGroup).
+    #: An error of the ``requests`` iterable, raised from the block once the requests read
+    #: before it are done (never inside an ExceptionGroup).
     failure: list[Exception] = []
+    #: The limiter's, which stops the batch: what is read after it is not sent.
+    stopped: list[LimiterUnavailableError] = []
     send_work, receive_work = trio.open_memory_channel[BatchRequest](0)
     send_result, receive_result = trio.open_memory_channel[BatchResult](concurrency)
 
@@ -112,12 +114,12 @@ async def open_batch(
     async def work(send: trio.MemorySendChannel[BatchResult]) -> None:
         async with send:
             async for request in receive_work:
-                if failure:
-                    continue  # the batch stops: what is still read is not sent
+                if stopped:
+                    continue
                 try:
                     result = await _run(client, request, options)
                 except LimiterUnavailableError as exc:
-                    failure.append(exc)
+                    stopped.append(exc)
                     continue
                 await send.send(result)
 
@@ -128,8 +130,8 @@ async def open_batch(
                     nursery.start_soon(work, send_result.clone())
                 nursery.start_soon(feed, send_result.clone())
             yield receive_result
-            if failure:
-                raise failure[0]
+            if failure or stopped:
+                raise (failure or stopped)[0]
 
 
 async def _run(client: Any, request: BatchRequest, options: dict[str, Any]) -> BatchResult:
